@@ -1,0 +1,30 @@
+# The CUDA switch. SUBTB_WITH_CUDA is ON only when SUBTB_CUDA is ON and nvcc is found.
+# The default architecture list is explicit (never `native`: the build machine may have
+# no GPU). 90 covers H100/H200; 80 covers A100. CI may narrow it to one architecture
+# with -DCMAKE_CUDA_ARCHITECTURES=90 to save time.
+set(SUBTB_WITH_CUDA OFF)
+if(SUBTB_CUDA)
+  if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
+    set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+  endif()
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      set(CMAKE_CUDA_ARCHITECTURES "80;90" CACHE STRING "CUDA architectures")
+    endif()
+    enable_language(CUDA)
+    # CMake 3.25 predates nvcc's C++20 support: teach it the flag.
+    set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+    set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+    set(CMAKE_CUDA_STANDARD 20)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    find_package(CUDAToolkit REQUIRED)
+    set(SUBTB_WITH_CUDA ON)
+    message(STATUS "subtb: CUDA backend ON (architectures ${CMAKE_CUDA_ARCHITECTURES})")
+  else()
+    message(STATUS "subtb: nvcc not found, CUDA backend OFF")
+  endif()
+else()
+  message(STATUS "subtb: CUDA backend OFF (SUBTB_CUDA=OFF)")
+endif()

@@ -1,0 +1,138 @@
+#pragma once
+// The kernel interface: every primitive's forward, one virtual per kernel family. The
+// CPU backend (kernels/cpu) implements all of them; the CUDA backend (kernels/cuda)
+// overrides what it has, and anything it lacks throws an error that names the kernel
+// and the device. Op front ends (tensor/ops) check arguments, allocate outputs, call
+// one of these, and record the vjp; kernels assume their arguments were checked.
+//
+// Conventions for every kernel below:
+//  - outputs are passed as already-allocated tensors (usually contiguous) and written;
+//  - inputs may be arbitrary strided views (broadcast inputs have stride 0);
+//  - all tensors live on the backend's device.
+#include <cstdint>
+
+#include "tensor/tensor.h"
+
+namespace subtb {
+
+enum class UnaryOp : uint8_t {
+  neg, exp, log, log1p, expm1, sqrt, rsqrt, abs, sign, square, reciprocal,
+  relu, leaky_relu /* a = slope */, gelu_tanh, gelu_erf, silu, sigmoid, tanh, softplus,
+  clamp /* a = lo, b = hi; NaN bounds mean "none" */, pow_scalar /* a = exponent */,
+  logical_not, isfinite, isnan, isinf,
+  sin, cos, floor, ceil, round,
+};
+
+enum class BinaryOp : uint8_t {
+  add, sub, mul, div, pow, maximum, minimum,
+  eq, ne, lt, le, gt, ge,                 // output bool
+  logical_and, logical_or, logical_xor,   // bool inputs and output
+  // Gradients of unary activations: (x, grad_out) -> grad_in. Fused so that backward
+  // of an activation is one pass instead of a handful of ops.
+  relu_grad, gelu_tanh_grad, gelu_erf_grad, silu_grad, sigmoid_grad_from_output,
+  tanh_grad_from_output, softplus_grad,
+};
+
+enum class ReduceOp : uint8_t { sum, mean, prod, max, min, all, any, logsumexp };
+enum class ArgReduceOp : uint8_t { max, min };
+enum class ScanOp : uint8_t { cumsum, logcumsumexp };
+enum class RandomOp : uint8_t { uniform, normal, randint, bernoulli, gumbel };
+
+struct UnaryParams {
+  double a = 0.0, b = 0.0;
+};
+
+// Parameters of a Philox draw: the stream (key = seed) and the first 128-bit counter
+// block to use. Element i of a draw uses counter block `offset + i / 4` (or i / 2 for
+// f64 draws, which need two 32-bit words per number), so any device can compute any
+// element independently and the CPU and CUDA draw identical numbers.
+struct PhiloxDraw {
+  uint64_t seed = 0;
+  uint64_t offset = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Device device() const = 0;
+
+  // ----- memory
+  virtual void* allocate(size_t nbytes) = 0;
+  virtual void deallocate(void* ptr, size_t nbytes) = 0;
+  // Waits until every queued kernel on this device has finished.
+  virtual void synchronize() {}
+
+  // ----- data movement. dst and src have the same shape; dtypes may differ (conversion).
+  virtual void copy(const Tensor& src, const Tensor& dst);
+  // Copies between this device and the host: host_ptr is contiguous, the tensor need not be.
+  virtual void copy_to_host(const Tensor& src, void* host_ptr);
+  virtual void copy_from_host(const void* host_ptr, const Tensor& dst);
+  virtual void fill(const Tensor& dst, double value);
+  // arange / linspace: dst[i] = start + i * step (dst contiguous, 1-d).
+  virtual void iota(const Tensor& dst, double start, double step);
+
+  // ----- elementwise. Inputs are already broadcast (expanded) to out's shape.
+  virtual void unary(UnaryOp op, const Tensor& x, const Tensor& out, UnaryParams params);
+  virtual void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
+  virtual void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out);
+
+  // ----- reductions. `dims` is a bit mask of reduced dims of x; out has x's shape with
+  // those dims set to 1 (keepdim form).
+  virtual void reduce(ReduceOp op, const Tensor& x, uint32_t dims, const Tensor& out);
+  // Variance with `correction` (0: population, 1: Bessel) over the masked dims.
+  virtual void var(const Tensor& x, uint32_t dims, int64_t correction, const Tensor& out);
+  // Max or min along one dim: values and i64 indices in keepdim form; first index on ties.
+  virtual void arg_reduce(ArgReduceOp op, const Tensor& x, int dim, const Tensor& values,
+                          const Tensor& indices);
+  // Inclusive scan along `dim`. logcumsumexp keeps an all -inf prefix at -inf exactly.
+  virtual void scan(ScanOp op, const Tensor& x, int dim, const Tensor& out);
+
+  // ----- linear algebra. a: [B, M, K], b: [B, K, N] (batch strides may be 0),
+  // out: [B, M, N] contiguous.
+  virtual void matmul(const Tensor& a, const Tensor& b, const Tensor& out);
+
+  // ----- fused nn kernels
+  // (log_)softmax along `dim`; backward takes the forward output y.
+  virtual void softmax(const Tensor& x, int dim, bool log, const Tensor& out);
+  virtual void softmax_backward(const Tensor& y, const Tensor& grad_y, int dim, bool log,
+                                const Tensor& grad_x);
+  // Normalisation over the last dim. x: [N, D], weight/bias: [D] (may be undefined),
+  // out: [N, D], mean/rstd: [N] f32 (mean unused by rms_norm).
+  virtual void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
+                          const Tensor& out, const Tensor& mean, const Tensor& rstd);
+  virtual void layer_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight,
+                                   const Tensor& mean, const Tensor& rstd, const Tensor& grad_x,
+                                   const Tensor& grad_weight, const Tensor& grad_bias);
+  virtual void rms_norm(const Tensor& x, const Tensor& weight, double eps, const Tensor& out,
+                        const Tensor& rstd);
+  virtual void rms_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight,
+                                 const Tensor& rstd, const Tensor& grad_x, const Tensor& grad_weight);
+
+  // ----- indexing (index tensors are i64 and already bounds-checked by the front end)
+  virtual void gather(const Tensor& x, int dim, const Tensor& index, const Tensor& out);
+  // out[..., index[i], ...] += src[..., i, ...] along `dim` for scatter_add (index has
+  // src's shape) and index_add (index is 1-d over src's `dim`).
+  virtual void scatter_add(const Tensor& out, int dim, const Tensor& index, const Tensor& src);
+  virtual void index_select(const Tensor& x, int dim, const Tensor& index, const Tensor& out);
+  virtual void index_add(const Tensor& out, int dim, const Tensor& index, const Tensor& src);
+
+  // ----- random numbers (Philox 4x32-10, layout in tensor/philox.h). out is contiguous.
+  // a, b: uniform [a, b), normal (mean a, std b), randint [a, b), gumbel (standard
+  // Gumbel noise -log(-log(u))); bernoulli reads probabilities from `p` (out's shape).
+  virtual void random(RandomOp op, const Tensor& out, PhiloxDraw draw, double a, double b,
+                      const Tensor& p);
+
+ protected:
+  [[noreturn]] void not_implemented(const char* kernel) const;
+};
+
+// The backend of a device. Throws when the device's backend is not compiled in or the
+// device does not exist.
+Backend& backend(Device device);
+
+}  // namespace subtb
+
+namespace subtb {
+// Number of CUDA devices usable by this build: 0 without the CUDA backend or a GPU.
+int cuda_device_count();
+}  // namespace subtb

@@ -1,0 +1,63 @@
+#pragma once
+// The CPU backend: OpenMP across cores, loops the compiler vectorises, OpenBLAS for
+// matmul. Each kernel family is defined in its own file of kernels/cpu/.
+#include "kernels/backend.h"
+
+namespace subtb::cpu {
+
+class CpuBackend final : public Backend {
+ public:
+  Device device() const override { return kCPU; }
+
+  // memory.cpp
+  void* allocate(size_t nbytes) override;
+  void deallocate(void* ptr, size_t nbytes) override;
+  void copy(const Tensor& src, const Tensor& dst) override;
+  void copy_to_host(const Tensor& src, void* host_ptr) override;
+  void copy_from_host(const void* host_ptr, const Tensor& dst) override;
+  void fill(const Tensor& dst, double value) override;
+  void iota(const Tensor& dst, double start, double step) override;
+
+  // elementwise.cpp
+  void unary(UnaryOp op, const Tensor& x, const Tensor& out, UnaryParams params) override;
+  void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) override;
+  void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) override;
+
+  // reduce.cpp, scan.cpp
+  void reduce(ReduceOp op, const Tensor& x, uint32_t dims, const Tensor& out) override;
+  void var(const Tensor& x, uint32_t dims, int64_t correction, const Tensor& out) override;
+  void arg_reduce(ArgReduceOp op, const Tensor& x, int dim, const Tensor& values,
+                  const Tensor& indices) override;
+  void scan(ScanOp op, const Tensor& x, int dim, const Tensor& out) override;
+
+  // matmul.cpp
+  void matmul(const Tensor& a, const Tensor& b, const Tensor& out) override;
+
+  // softmax.cpp, norm.cpp
+  void softmax(const Tensor& x, int dim, bool log, const Tensor& out) override;
+  void softmax_backward(const Tensor& y, const Tensor& grad_y, int dim, bool log,
+                        const Tensor& grad_x) override;
+  void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
+                  const Tensor& out, const Tensor& mean, const Tensor& rstd) override;
+  void layer_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight,
+                           const Tensor& mean, const Tensor& rstd, const Tensor& grad_x,
+                           const Tensor& grad_weight, const Tensor& grad_bias) override;
+  void rms_norm(const Tensor& x, const Tensor& weight, double eps, const Tensor& out,
+                const Tensor& rstd) override;
+  void rms_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight,
+                         const Tensor& rstd, const Tensor& grad_x, const Tensor& grad_weight) override;
+
+  // indexing.cpp
+  void gather(const Tensor& x, int dim, const Tensor& index, const Tensor& out) override;
+  void scatter_add(const Tensor& out, int dim, const Tensor& index, const Tensor& src) override;
+  void index_select(const Tensor& x, int dim, const Tensor& index, const Tensor& out) override;
+  void index_add(const Tensor& out, int dim, const Tensor& index, const Tensor& src) override;
+
+  // random.cpp
+  void random(RandomOp op, const Tensor& out, PhiloxDraw draw, double a, double b,
+              const Tensor& p) override;
+};
+
+CpuBackend& cpu_backend();
+
+}  // namespace subtb::cpu
