@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release --target subtb_cli
-exec ./build/release/apps/subtb/subtb "${@:-demo}"
+exec ./build/release/apps/subtb "${@:-demo}"
