@@ -1,70 +1,215 @@
-// Elementwise CPU kernels: one functor per op, run through cpu::map (loops.h). 16-bit
-// floats compute in f32.
+// Elementwise CPU kernels: one inline functor per op (scalar math in elementwise_math.h),
+// run through cpu::map (loops.h), which keeps unit-stride rows as plain loops the compiler
+// vectorises and spreads large inputs over OpenMP threads. 16-bit floats compute in f32.
+//
+// Ops are grouped by the dtypes they are defined for; each group returns false for an op
+// it does not know, so a dispatcher tries the groups that apply to the dtype in turn.
 #include <cmath>
+#include <type_traits>
 
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/elementwise_math.h"
 #include "kernels/cpu/loops.h"
 
 namespace subtb::cpu {
 
 namespace {
 
-template <class T, class F>
-void unary_map(const Tensor& x, const Tensor& out, F f) {
+template <class T>
+constexpr bool is_float_v = std::is_floating_point_v<compute_t<T>>;
+
+// out = f(x) with f on compute_t<T>; the result converts back to T (or is a bool).
+template <class T, class Out = T, class F>
+bool unary_map(const Tensor& x, const Tensor& out, F f) {
   using C = compute_t<T>;
-  map<T, T>(out, [f](T v) { return T(f(static_cast<C>(v))); }, x);
+  map<Out, T>(out, [f](T v) { return Out(f(static_cast<C>(v))); }, x);
+  return true;
 }
 
-template <class T, class F>
-void binary_map(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
+template <class T, class Out = T, class F>
+bool binary_map(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
   using C = compute_t<T>;
-  map<T, T, T>(out, [f](T u, T v) { return T(f(static_cast<C>(u), static_cast<C>(v))); }, a, b);
+  map<Out, T, T>(out, [f](T u, T v) { return Out(f(static_cast<C>(u), static_cast<C>(v))); }, a, b);
+  return true;
 }
 
-template <class T, class F>
-void compare_map(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
+// ----- unary
+
+template <class T>
+bool floating_unary(UnaryOp op, const Tensor& x, const Tensor& out, UnaryParams p) {
   using C = compute_t<T>;
-  map<bool, T, T>(out, [f](T u, T v) { return f(static_cast<C>(u), static_cast<C>(v)); }, a, b);
+  switch (op) {
+    case UnaryOp::exp: return unary_map<T>(x, out, [](C v) { return std::exp(v); });
+    case UnaryOp::log: return unary_map<T>(x, out, [](C v) { return std::log(v); });
+    case UnaryOp::log1p: return unary_map<T>(x, out, [](C v) { return std::log1p(v); });
+    case UnaryOp::expm1: return unary_map<T>(x, out, [](C v) { return std::expm1(v); });
+    case UnaryOp::sqrt: return unary_map<T>(x, out, [](C v) { return std::sqrt(v); });
+    case UnaryOp::rsqrt: return unary_map<T>(x, out, [](C v) { return C(1) / std::sqrt(v); });
+    case UnaryOp::reciprocal: return unary_map<T>(x, out, [](C v) { return C(1) / v; });
+    case UnaryOp::sin: return unary_map<T>(x, out, [](C v) { return std::sin(v); });
+    case UnaryOp::cos: return unary_map<T>(x, out, [](C v) { return std::cos(v); });
+    case UnaryOp::floor: return unary_map<T>(x, out, [](C v) { return std::floor(v); });
+    case UnaryOp::ceil: return unary_map<T>(x, out, [](C v) { return std::ceil(v); });
+    case UnaryOp::round: return unary_map<T>(x, out, [](C v) { return std::nearbyint(v); });  // half to even
+    // `v < 0 ? 0 : v` rather than max(v, 0) so that NaN passes through.
+    case UnaryOp::relu: return unary_map<T>(x, out, [](C v) { return v < C(0) ? C(0) : v; });
+    case UnaryOp::leaky_relu: {
+      const C slope = C(p.a);
+      return unary_map<T>(x, out, [slope](C v) { return v < C(0) ? v * slope : v; });
+    }
+    case UnaryOp::gelu_tanh: return unary_map<T>(x, out, [](C v) { return math::gelu_tanh(v); });
+    case UnaryOp::gelu_erf: return unary_map<T>(x, out, [](C v) { return math::gelu_erf(v); });
+    case UnaryOp::silu: return unary_map<T>(x, out, [](C v) { return math::silu(v); });
+    case UnaryOp::sigmoid: return unary_map<T>(x, out, [](C v) { return math::sigmoid(v); });
+    case UnaryOp::tanh: return unary_map<T>(x, out, [](C v) { return std::tanh(v); });
+    case UnaryOp::softplus: return unary_map<T>(x, out, [](C v) { return math::softplus(v); });
+    case UnaryOp::clamp: {
+      const C lo = C(p.a), hi = C(p.b);
+      return unary_map<T>(x, out, [lo, hi](C v) { return math::clamp(v, lo, hi); });
+    }
+    case UnaryOp::pow_scalar: {
+      // Squares are common (variances, L2 terms) and a multiply is exact, like pow.
+      if (p.a == 2.0) return unary_map<T>(x, out, [](C v) { return v * v; });
+      const C e = C(p.a);
+      return unary_map<T>(x, out, [e](C v) { return std::pow(v, e); });
+    }
+    default: return false;
+  }
+}
+
+template <class T>
+bool numeric_unary(UnaryOp op, const Tensor& x, const Tensor& out) {
+  using C = compute_t<T>;
+  switch (op) {
+    case UnaryOp::neg: return unary_map<T>(x, out, [](C v) { return -v; });
+    case UnaryOp::abs: return unary_map<T>(x, out, [](C v) { return v < C(0) ? -v : v; });
+    case UnaryOp::sign: return unary_map<T>(x, out, [](C v) { return math::sign(v); });
+    case UnaryOp::square: return unary_map<T>(x, out, [](C v) { return v * v; });
+    default: return false;
+  }
+}
+
+// isfinite / isnan / isinf: bool outputs for every dtype (integers are always finite).
+template <class T>
+bool classify_unary(UnaryOp op, const Tensor& x, const Tensor& out) {
+  using C = compute_t<T>;
+  switch (op) {
+    case UnaryOp::isfinite:
+      if constexpr (is_float_v<T>) return unary_map<T, bool>(x, out, [](C v) { return std::isfinite(v); });
+      else return unary_map<T, bool>(x, out, [](C) { return true; });
+    case UnaryOp::isnan: return unary_map<T, bool>(x, out, [](C v) { return v != v; });
+    case UnaryOp::isinf:
+      if constexpr (is_float_v<T>) return unary_map<T, bool>(x, out, [](C v) { return std::isinf(v); });
+      else return unary_map<T, bool>(x, out, [](C) { return false; });
+    default: return false;
+  }
+}
+
+// ----- binary
+
+// Division by an integer zero traps the CPU; refuse it up front instead.
+template <class T>
+void check_no_zero_divisor(const Tensor& b) {
+  const T* base = static_cast<const T*>(b.raw_data());
+  bool zero = false;
+  for_each_row<1>(b.shape(), {&b.strides()}, [&](const std::array<int64_t, 1>& off, int64_t n,
+                                                 const std::array<int64_t, 1>& st) {
+    for (int64_t j = 0; j < n; ++j) zero = zero || base[off[0] + j * st[0]] == T(0);
+  }, /*allow_parallel=*/false);
+  SUBTB_CHECK(!zero, "div: integer division by zero in ", describe(b));
+}
+
+template <class T>
+bool arithmetic_binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  using C = compute_t<T>;
+  switch (op) {
+    case BinaryOp::add: return binary_map<T>(a, b, out, [](C u, C v) { return u + v; });
+    case BinaryOp::sub: return binary_map<T>(a, b, out, [](C u, C v) { return u - v; });
+    case BinaryOp::mul: return binary_map<T>(a, b, out, [](C u, C v) { return u * v; });
+    case BinaryOp::div:
+      if constexpr (!is_float_v<T>) check_no_zero_divisor<T>(b);
+      return binary_map<T>(a, b, out, [](C u, C v) { return u / v; });
+    default: return false;
+  }
+}
+
+// Activation gradients take (x or y, grad_out) -> grad_in.
+template <class T>
+bool floating_binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  using C = compute_t<T>;
+  switch (op) {
+    case BinaryOp::pow: return binary_map<T>(a, b, out, [](C u, C v) { return std::pow(u, v); });
+    case BinaryOp::relu_grad: return binary_map<T>(a, b, out, [](C x, C g) { return x > C(0) ? g : C(0); });
+    case BinaryOp::gelu_tanh_grad: return binary_map<T>(a, b, out, [](C x, C g) { return math::gelu_tanh_grad(x, g); });
+    case BinaryOp::gelu_erf_grad: return binary_map<T>(a, b, out, [](C x, C g) { return math::gelu_erf_grad(x, g); });
+    case BinaryOp::silu_grad: return binary_map<T>(a, b, out, [](C x, C g) { return math::silu_grad(x, g); });
+    case BinaryOp::sigmoid_grad_from_output:
+      return binary_map<T>(a, b, out, [](C y, C g) { return g * y * (C(1) - y); });
+    case BinaryOp::tanh_grad_from_output: return binary_map<T>(a, b, out, [](C y, C g) { return g * (C(1) - y * y); });
+    case BinaryOp::softplus_grad: return binary_map<T>(a, b, out, [](C x, C g) { return g * math::sigmoid(x); });
+    default: return false;
+  }
+}
+
+// maximum / minimum and the comparisons: every dtype.
+template <class T>
+bool ordered_binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  using C = compute_t<T>;
+  switch (op) {
+    case BinaryOp::maximum: return binary_map<T>(a, b, out, [](C u, C v) { return math::maximum(u, v); });
+    case BinaryOp::minimum: return binary_map<T>(a, b, out, [](C u, C v) { return math::minimum(u, v); });
+    case BinaryOp::eq: return binary_map<T, bool>(a, b, out, [](C u, C v) { return u == v; });
+    case BinaryOp::ne: return binary_map<T, bool>(a, b, out, [](C u, C v) { return u != v; });
+    case BinaryOp::lt: return binary_map<T, bool>(a, b, out, [](C u, C v) { return u < v; });
+    case BinaryOp::le: return binary_map<T, bool>(a, b, out, [](C u, C v) { return u <= v; });
+    case BinaryOp::gt: return binary_map<T, bool>(a, b, out, [](C u, C v) { return u > v; });
+    case BinaryOp::ge: return binary_map<T, bool>(a, b, out, [](C u, C v) { return u >= v; });
+    default: return false;
+  }
+}
+
+bool logical_binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  switch (op) {
+    case BinaryOp::logical_and: return binary_map<bool>(a, b, out, [](bool u, bool v) { return u && v; });
+    case BinaryOp::logical_or: return binary_map<bool>(a, b, out, [](bool u, bool v) { return u || v; });
+    case BinaryOp::logical_xor: return binary_map<bool>(a, b, out, [](bool u, bool v) { return u != v; });
+    default: return false;
+  }
 }
 
 }  // namespace
 
 void CpuBackend::unary(UnaryOp op, const Tensor& x, const Tensor& out, UnaryParams params) {
-  visit_dtype(x.dtype(), [&]<class T>() {
-    using C = compute_t<T>;
-    switch (op) {
-      case UnaryOp::neg:
-        if constexpr (!std::is_same_v<T, bool>) return unary_map<T>(x, out, [](C v) { return -v; });
-        break;
-      default:
-        break;
+  const bool done = visit_dtype(x.dtype(), [&]<class T>() {
+    if (classify_unary<T>(op, x, out)) return true;
+    if constexpr (std::is_same_v<T, bool>) {
+      return op == UnaryOp::logical_not && unary_map<bool>(x, out, [](bool v) { return !v; });
+    } else {
+      if (numeric_unary<T>(op, x, out)) return true;
+      if constexpr (is_float_v<T>) return floating_unary<T>(op, x, out, params);
+      else return false;
     }
-    SUBTB_THROW("unary op ", static_cast<int>(op), ": not implemented for ", x.dtype(), " on cpu");
   });
+  SUBTB_CHECK(done, "unary op ", static_cast<int>(op), ": not defined for ", describe(x), " on cpu");
 }
 
 void CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  const bool done = visit_dtype(a.dtype(), [&]<class T>() {
+    if (ordered_binary<T>(op, a, b, out)) return true;
+    if constexpr (std::is_same_v<T, bool>) {
+      return logical_binary(op, a, b, out);
+    } else {
+      if (arithmetic_binary<T>(op, a, b, out)) return true;
+      if constexpr (is_float_v<T>) return floating_binary<T>(op, a, b, out);
+      else return false;
+    }
+  });
+  SUBTB_CHECK(done, "binary op ", static_cast<int>(op), ": not defined for ", describe(a), " on cpu");
+}
+
+void CpuBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
   visit_dtype(a.dtype(), [&]<class T>() {
-    using C = compute_t<T>;
-    if constexpr (!std::is_same_v<T, bool>) {
-      switch (op) {
-        case BinaryOp::add: return binary_map<T>(a, b, out, [](C u, C v) { return u + v; });
-        case BinaryOp::sub: return binary_map<T>(a, b, out, [](C u, C v) { return u - v; });
-        case BinaryOp::mul: return binary_map<T>(a, b, out, [](C u, C v) { return u * v; });
-        case BinaryOp::div: return binary_map<T>(a, b, out, [](C u, C v) { return u / v; });
-        default: break;
-      }
-    }
-    switch (op) {
-      case BinaryOp::eq: return compare_map<T>(a, b, out, [](C u, C v) { return u == v; });
-      case BinaryOp::ne: return compare_map<T>(a, b, out, [](C u, C v) { return u != v; });
-      case BinaryOp::lt: return compare_map<T>(a, b, out, [](C u, C v) { return u < v; });
-      case BinaryOp::le: return compare_map<T>(a, b, out, [](C u, C v) { return u <= v; });
-      case BinaryOp::gt: return compare_map<T>(a, b, out, [](C u, C v) { return u > v; });
-      case BinaryOp::ge: return compare_map<T>(a, b, out, [](C u, C v) { return u >= v; });
-      default: break;
-    }
-    SUBTB_THROW("binary op ", static_cast<int>(op), ": not implemented for ", a.dtype(), " on cpu");
+    map<T, bool, T, T>(out, [](bool c, T u, T v) { return c ? u : v; }, cond, a, b);
   });
 }
 

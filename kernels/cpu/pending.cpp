@@ -3,13 +3,11 @@
 
 namespace subtb::cpu {
 
-void CpuBackend::where(const Tensor&, const Tensor&, const Tensor&, const Tensor&) { not_implemented("where"); }
 void CpuBackend::var(const Tensor&, uint32_t, int64_t, const Tensor&) { not_implemented("var"); }
 void CpuBackend::arg_reduce(ArgReduceOp, const Tensor&, int, const Tensor&, const Tensor&) {
   not_implemented("arg_reduce");
 }
 void CpuBackend::scan(ScanOp, const Tensor&, int, const Tensor&) { not_implemented("scan"); }
-void CpuBackend::matmul(const Tensor&, const Tensor&, const Tensor&) { not_implemented("matmul"); }
 void CpuBackend::softmax(const Tensor&, int, bool, const Tensor&) { not_implemented("softmax"); }
 void CpuBackend::softmax_backward(const Tensor&, const Tensor&, int, bool, const Tensor&) {
   not_implemented("softmax_backward");
