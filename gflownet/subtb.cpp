@@ -1,5 +1,7 @@
 #include "gflownet/subtb.h"
 
+#include "gflownet/subtb_weights.h"
+
 #include <cmath>
 #include <vector>
 
@@ -86,19 +88,7 @@ SubTBParams kernel_params(const SubTBOptions& o, const Checked& c, Device device
     case SubTBWeighting::geometric: {
       p.mode = SubTBParams::Mode::per_length;
       p.normalize_within = false;
-      int64_t l_max = 0;
-      for (int64_t n : c.lengths) l_max = std::max(l_max, n);
-      std::vector<double> coef(static_cast<size_t>(std::max<int64_t>(c.L, 1)), 0.0);
-      for (int64_t k = 1; k <= l_max; ++k) {
-        int64_t count = 0;  // sub-trajectories of length k in the batch
-        for (int64_t n : c.lengths) count += std::max<int64_t>(0, n - k + 1);
-        // (1 - lambda) lambda^(k-1) / (1 - lambda^L_max), whose limit at lambda = 1 is 1 / L_max.
-        const double mix = o.lambda == 1.0
-                               ? 1.0 / static_cast<double>(l_max)
-                               : (1.0 - o.lambda) * std::pow(o.lambda, static_cast<double>(k - 1)) /
-                                     (1.0 - std::pow(o.lambda, static_cast<double>(l_max)));
-        coef[static_cast<size_t>(k - 1)] = count > 0 ? mix / static_cast<double>(count) : 0.0;
-      }
+      const std::vector<double> coef = internal::geometric_length_coefficients(o.lambda, c.lengths, c.L);
       p.coefficients = from_vector<double>(coef, device);
       break;
     }
@@ -128,6 +118,41 @@ Tensor trajectory_losses(const Tensor& log_pf, const Tensor& log_pb, const Tenso
 }
 
 }  // namespace
+
+namespace internal {
+
+std::vector<double> geometric_length_coefficients(double lambda, const std::vector<int64_t>& lengths, int64_t L) {
+  int64_t l_max = 0;
+  for (int64_t n : lengths) l_max = std::max(l_max, n);
+  std::vector<double> coef(static_cast<size_t>(std::max<int64_t>(L, 1)), 0.0);
+  for (int64_t k = 1; k <= l_max; ++k) {
+    int64_t count = 0;  // sub-trajectories of length k in the batch
+    for (int64_t n : lengths) count += std::max<int64_t>(0, n - k + 1);
+    const double mix = lambda == 1.0 ? 1.0 / static_cast<double>(l_max)
+                                     : (1.0 - lambda) * std::pow(lambda, static_cast<double>(k - 1)) /
+                                           (1.0 - std::pow(lambda, static_cast<double>(l_max)));
+    coef[static_cast<size_t>(k - 1)] = count > 0 ? mix / static_cast<double>(count) : 0.0;
+  }
+  return coef;
+}
+
+double batch_denominator(SubTBWeighting weighting, const std::vector<int64_t>& lengths) {
+  double d = 0;
+  for (int64_t n : lengths) {
+    switch (weighting) {
+      case SubTBWeighting::geometric_within:
+      case SubTBWeighting::equal_within:
+      case SubTBWeighting::tb: d += n > 0 ? 1 : 0; break;
+      case SubTBWeighting::equal: d += static_cast<double>(n * (n + 1) / 2); break;
+      case SubTBWeighting::db: d += static_cast<double>(n); break;
+      case SubTBWeighting::geometric: d = 1; break;
+    }
+  }
+  // A batch of padding rows only has nothing to fit: its loss is 0 (with zero gradient).
+  return std::max(d, 1.0);
+}
+
+}  // namespace internal
 
 std::string_view to_string(SubTBWeighting w) {
   switch (w) {
@@ -162,27 +187,7 @@ Tensor subtb_loss(const Tensor& log_pf, const Tensor& log_pb, const Tensor& log_
   const Checked c = check_inputs(log_pf, log_pb, log_flow, lengths, log_reward, options);
   const Tensor rows = trajectory_losses(log_pf, log_pb, log_flow, lengths, log_reward,
                                         kernel_params(options, c, log_pf.device()), c);
-  // The denominators are counts of the batch: trajectories, transitions, sub-trajectories.
-  double denominator = 1.0;
-  switch (options.weighting) {
-    case SubTBWeighting::geometric_within:
-    case SubTBWeighting::equal_within:
-    case SubTBWeighting::tb:
-      denominator = 0;
-      for (int64_t n : c.lengths) denominator += n > 0 ? 1 : 0;
-      break;
-    case SubTBWeighting::equal:
-      denominator = 0;
-      for (int64_t n : c.lengths) denominator += static_cast<double>(n * (n + 1) / 2);
-      break;
-    case SubTBWeighting::db:
-      denominator = 0;
-      for (int64_t n : c.lengths) denominator += static_cast<double>(n);
-      break;
-    case SubTBWeighting::geometric: break;  // the coefficients already average over the batch
-  }
-  // A batch of padding rows only has nothing to fit: its loss is 0 (with zero gradient).
-  return div(sum(rows), std::max(denominator, 1.0));
+  return div(sum(rows), internal::batch_denominator(options.weighting, c.lengths));
 }
 
 }  // namespace subtb::gflownet
