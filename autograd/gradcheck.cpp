@@ -90,8 +90,10 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
         const double abs_err = std::abs(a[static_cast<size_t>(e)] - numeric);
         const double rel_err = abs_err / std::max(std::abs(numeric), 1e-12);
         const bool bad = !(abs_err <= options.atol + options.rtol * std::abs(numeric));
-        if (abs_err > result.max_abs_error[i]) result.max_abs_error[i] = abs_err;
-        if (rel_err > result.max_rel_error[i] && abs_err > options.atol) result.max_rel_error[i] = rel_err;
+        // NaN (from either side) must show in the report, not vanish in a comparison.
+        if (std::isnan(abs_err) || abs_err > result.max_abs_error[i]) result.max_abs_error[i] = abs_err;
+        if (std::isnan(rel_err) || (rel_err > result.max_rel_error[i] && abs_err > options.atol))
+          result.max_rel_error[i] = rel_err;
         if (bad && result.ok) {
           report << "first mismatch: input " << i << " element " << e << " seed " << s << ": analytic "
                  << a[static_cast<size_t>(e)] << " vs numeric " << numeric << "\n";
