@@ -15,17 +15,18 @@ Node::Node() : sequence_nr_(g_next_sequence_nr.fetch_add(1, std::memory_order_re
 
 std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grad_outputs) {
   Tensor g = std::move(grad_outputs[0]);
-  if (!g.defined()) return {};
-  SUBTB_CHECK(g.shape() == leaf_->shape && g.dtype() == leaf_->dtype, "backward: gradient ", describe(g),
-              " does not match its leaf (", leaf_->dtype, leaf_->shape, ")");
-  if (!leaf_->grad) {
+  const std::shared_ptr<TensorImpl> leaf = leaf_.lock();
+  if (!g.defined() || !leaf) return {};
+  SUBTB_CHECK(g.shape() == leaf->shape && g.dtype() == leaf->dtype, "backward: gradient ", describe(g),
+              " does not match its leaf (", leaf->dtype, leaf->shape, ")");
+  if (!leaf->grad) {
     // Take the incoming buffer when nothing else can see it; otherwise copy, so that the
     // leaf's .grad never aliases another tensor (an in-place update of one would
     // silently change the other).
     const bool unique = g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1 && g.is_contiguous();
-    leaf_->grad = unique ? g.impl_ptr() : g.clone().impl_ptr();
+    leaf->grad = unique ? g.impl_ptr() : g.clone().impl_ptr();
   } else {
-    leaf_->grad = add(Tensor(leaf_->grad), g).impl_ptr();
+    leaf->grad = add(Tensor(leaf->grad), g).impl_ptr();
   }
   return {};
 }
@@ -34,12 +35,8 @@ Edge gradient_edge(const Tensor& t) {
   TensorImpl* impl = t.impl();
   if (impl->grad_fn) return {impl->grad_fn, impl->output_nr};
   if (!impl->requires_grad) return {};
-  std::shared_ptr<Node> acc = impl->grad_accumulator.lock();
-  if (!acc) {
-    acc = std::make_shared<AccumulateGrad>(t.impl_ptr());
-    impl->grad_accumulator = acc;
-  }
-  return {acc, 0};
+  if (!impl->grad_accumulator) impl->grad_accumulator = std::make_shared<AccumulateGrad>(t.impl_ptr());
+  return {impl->grad_accumulator, 0};
 }
 
 bool needs_grad(std::initializer_list<const Tensor*> inputs) {

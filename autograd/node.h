@@ -52,12 +52,14 @@ class Node {
 // The sink of a leaf's gradient: adds the incoming gradient to leaf.grad.
 class AccumulateGrad final : public Node {
  public:
-  explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : leaf_(std::move(leaf)) {}
+  explicit AccumulateGrad(const std::shared_ptr<TensorImpl>& leaf) : leaf_(leaf) {}
   const char* name() const override { return "AccumulateGrad"; }
   std::vector<Tensor> apply(std::vector<Tensor>&& grad_outputs) override;
 
  private:
-  std::shared_ptr<TensorImpl> leaf_;
+  // The leaf owns this node (TensorImpl::grad_accumulator). A leaf that is gone can have
+  // its gradient read by no one, so accumulating into it is skipped.
+  std::weak_ptr<TensorImpl> leaf_;
 };
 
 // Edge to where the gradient of `t` should go: its grad_fn, its leaf accumulator, or

@@ -38,7 +38,7 @@ void Backend::var(const Tensor&, uint32_t, int64_t, const Tensor&) { not_impleme
 void Backend::arg_reduce(ArgReduceOp, const Tensor&, int, const Tensor&, const Tensor&) {
   not_implemented("arg_reduce");
 }
-void Backend::scan(ScanOp, const Tensor&, int, const Tensor&) { not_implemented("scan"); }
+void Backend::scan(ScanOp, const Tensor&, int, bool, const Tensor&) { not_implemented("scan"); }
 void Backend::matmul(const Tensor&, const Tensor&, const Tensor&) { not_implemented("matmul"); }
 void Backend::softmax(const Tensor&, int, bool, const Tensor&) { not_implemented("softmax"); }
 void Backend::softmax_backward(const Tensor&, const Tensor&, int, bool, const Tensor&) {
@@ -59,10 +59,34 @@ void Backend::rms_norm_backward(const Tensor&, const Tensor&, const Tensor&, con
                                 const Tensor&) {
   not_implemented("rms_norm_backward");
 }
+void Backend::cross_entropy(const Tensor&, const Tensor&, const CrossEntropyParams&, const Tensor&, const Tensor&) {
+  not_implemented("cross_entropy");
+}
+void Backend::cross_entropy_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                     const CrossEntropyParams&, const Tensor&) {
+  not_implemented("cross_entropy_backward");
+}
+void Backend::nll_loss(const Tensor&, const Tensor&, const CrossEntropyParams&, const Tensor&) {
+  not_implemented("nll_loss");
+}
+void Backend::nll_loss_backward(const Tensor&, const Tensor&, const CrossEntropyParams&, const Tensor&) {
+  not_implemented("nll_loss_backward");
+}
 void Backend::gather(const Tensor&, int, const Tensor&, const Tensor&) { not_implemented("gather"); }
 void Backend::scatter_add(const Tensor&, int, const Tensor&, const Tensor&) { not_implemented("scatter_add"); }
 void Backend::index_select(const Tensor&, int, const Tensor&, const Tensor&) { not_implemented("index_select"); }
 void Backend::index_add(const Tensor&, int, const Tensor&, const Tensor&) { not_implemented("index_add"); }
+void Backend::segmented_scan(ScanOp, const Tensor&, const Tensor&, const Tensor&) {
+  not_implemented("segmented_scan");
+}
+void Backend::segmented_scan_backward(ScanOp, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                      const Tensor&) {
+  not_implemented("segmented_scan_backward");
+}
+void Backend::subtb_loss(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                         const SubTBParams&, const Tensor&, const Tensor&, const Tensor&, const Tensor&) {
+  not_implemented("subtb_loss");
+}
 void Backend::random(RandomOp, const Tensor&, PhiloxDraw, double, double, const Tensor&) {
   not_implemented("random");
 }

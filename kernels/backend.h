@@ -38,6 +38,15 @@ enum class ArgReduceOp : uint8_t { max, min };
 enum class ScanOp : uint8_t { cumsum, logcumsumexp };
 enum class RandomOp : uint8_t { uniform, normal, randint, bernoulli, gumbel };
 
+// The classification losses' settings (cross_entropy uses all three, nll_loss ignores
+// label_smoothing). scale multiplies a reduced loss: 1 for a sum, 1 / (number of
+// non-ignored targets) for a mean.
+struct CrossEntropyParams {
+  int64_t ignore_index = -100;
+  double label_smoothing = 0.0;
+  double scale = 1.0;
+};
+
 struct UnaryParams {
   double a = 0.0, b = 0.0;
 };
@@ -49,6 +58,18 @@ struct UnaryParams {
 struct PhiloxDraw {
   uint64_t seed = 0;
   uint64_t offset = 0;
+};
+
+// How the fused SubTB kernel weights the sub-trajectory s_i..s_j of a row of length n:
+//   geometric:  lambda^(j-i-1), divided by the row's total weight when normalize_within
+//   per_length: coefficients[j-i-1] (a [L] f64 tensor), the same for every row
+//   full_only:  only the whole trajectory (i = 0, j = n), weight 1 (TB)
+struct SubTBParams {
+  enum class Mode : uint8_t { geometric, per_length, full_only };
+  Mode mode = Mode::geometric;
+  double lambda = 0.9;
+  bool normalize_within = true;
+  Tensor coefficients;
 };
 
 class Backend {
@@ -84,8 +105,10 @@ class Backend {
   // Max or min along one dim: values and i64 indices in keepdim form; first index on ties.
   virtual void arg_reduce(ArgReduceOp op, const Tensor& x, int dim, const Tensor& values,
                           const Tensor& indices);
-  // Inclusive scan along `dim`. logcumsumexp keeps an all -inf prefix at -inf exactly.
-  virtual void scan(ScanOp op, const Tensor& x, int dim, const Tensor& out);
+  // Inclusive scan along `dim`, from the last element towards the first when `reverse`
+  // (the vjps of scans are reverse scans). logcumsumexp keeps an all -inf prefix at -inf
+  // exactly.
+  virtual void scan(ScanOp op, const Tensor& x, int dim, bool reverse, const Tensor& out);
 
   // ----- linear algebra. a: [B, M, K], b: [B, K, N] (batch strides may be 0),
   // out: [B, M, N] contiguous.
@@ -96,8 +119,9 @@ class Backend {
   virtual void softmax(const Tensor& x, int dim, bool log, const Tensor& out);
   virtual void softmax_backward(const Tensor& y, const Tensor& grad_y, int dim, bool log,
                                 const Tensor& grad_x);
-  // Normalisation over the last dim. x: [N, D], weight/bias: [D] (may be undefined),
-  // out: [N, D], mean/rstd: [N] f32 (mean unused by rms_norm).
+  // Normalisation over the last dim. x: [..., D], weight/bias: [D] (may be undefined),
+  // out: x's shape, mean/rstd: [...] contiguous, f32 (f64 for f64 x; rms_norm has no
+  // mean). Backward writes the gradients that are defined and skips undefined ones.
   virtual void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
                           const Tensor& out, const Tensor& mean, const Tensor& rstd);
   virtual void layer_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight,
@@ -107,6 +131,24 @@ class Backend {
                         const Tensor& rstd);
   virtual void rms_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight,
                                  const Tensor& rstd, const Tensor& grad_x, const Tensor& grad_weight);
+  // Softmax cross-entropy over the last dim. logits: [N, C]; target: [N] i64, each in
+  // [0, C) or equal to ignore_index (checked by the front end); lse: [N] row log-sum-exp
+  // saved for backward, f32 (f64 for f64 logits). loss: [N] per-row losses (0 where
+  // ignored) or [] holding `scale` times their sum.
+  virtual void cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyParams& params,
+                             const Tensor& loss, const Tensor& lse);
+  // grad_logits: [N, C] = scale * grad_loss (per row, or the one value for [] loss) *
+  // (softmax(logits) - q) with q the smoothed one-hot target; 0 on ignored rows.
+  virtual void cross_entropy_backward(const Tensor& logits, const Tensor& target, const Tensor& lse,
+                                      const Tensor& grad_loss, const CrossEntropyParams& params,
+                                      const Tensor& grad_logits);
+  // log_probs: [N, C]; loss: [N] (-log_probs[n, target[n]], 0 where ignored) or [] holding
+  // `scale` times their sum. Backward writes grad_log_probs: [N, C], zero but for
+  // -scale * grad_loss at each non-ignored target.
+  virtual void nll_loss(const Tensor& log_probs, const Tensor& target, const CrossEntropyParams& params,
+                        const Tensor& loss);
+  virtual void nll_loss_backward(const Tensor& grad_loss, const Tensor& target, const CrossEntropyParams& params,
+                                 const Tensor& grad_log_probs);
 
   // ----- indexing (index tensors are i64 and already bounds-checked by the front end)
   virtual void gather(const Tensor& x, int dim, const Tensor& index, const Tensor& out);
@@ -115,6 +157,30 @@ class Backend {
   virtual void scatter_add(const Tensor& out, int dim, const Tensor& index, const Tensor& src);
   virtual void index_select(const Tensor& x, int dim, const Tensor& index, const Tensor& out);
   virtual void index_add(const Tensor& out, int dim, const Tensor& index, const Tensor& src);
+
+  // ----- segmented scans over a padded batch. x, out: [B, L] contiguous; lengths: [B]
+  // i64 in [0, L]. Row b is scanned over its first lengths[b] entries; past them out
+  // holds the scan's identity (0 for cumsum, -inf for logcumsumexp) and the backward
+  // writes zeros. logcumsumexp keeps an all -inf prefix at exactly -inf and gives it a
+  // zero gradient, never NaN.
+  virtual void segmented_scan(ScanOp op, const Tensor& x, const Tensor& lengths, const Tensor& out);
+  virtual void segmented_scan_backward(ScanOp op, const Tensor& x, const Tensor& out, const Tensor& grad_out,
+                                       const Tensor& lengths, const Tensor& grad_x);
+
+  // ----- GFlowNet objectives
+  // The fused SubTB(lambda) loss over a padded batch (gflownet/subtb.h explains the
+  // objective and the prefix-sum identity). log_pf, log_pb: [B, L]; log_flow: [B, L+1]
+  // with log_flow[b, lengths[b]] = log R(x_b); log_reward: [B, L+1] intermediate
+  // log-rewards added to log_flow before the terminal (FL), or undefined; lengths: [B]
+  // i64 in [0, L]. Entries past a row's length are never read. Writes losses [B] and,
+  // where defined, the gradients of losses[b] (seed 1 per row) with respect to log_pf,
+  // log_pb and log_flow (same shapes as those inputs, zero past each row's length).
+  // O(B * L) time and memory for the geometric weightings; per-length coefficients cost
+  // O(B * L^2) time and still no L x L buffer.
+  virtual void subtb_loss(const Tensor& log_pf, const Tensor& log_pb, const Tensor& log_flow,
+                          const Tensor& log_reward, const Tensor& lengths, const SubTBParams& params,
+                          const Tensor& losses, const Tensor& grad_pf, const Tensor& grad_pb,
+                          const Tensor& grad_flow);
 
   // ----- random numbers (Philox 4x32-10, layout in tensor/philox.h). out is contiguous.
   // a, b: uniform [a, b), normal (mean a, std b), randint [a, b), gumbel (standard

@@ -10,6 +10,7 @@
 // (f32, f16, bf16, i32, i64, bool), 2 for f64 draws (two words per number).
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "tensor/dtype.h"  // SUBTB_HOST_DEVICE
 
@@ -25,10 +26,12 @@ SUBTB_HOST_DEVICE inline void mulhilo(uint32_t a, uint32_t b, uint32_t& hi, uint
   lo = static_cast<uint32_t>(p);
 }
 
-SUBTB_HOST_DEVICE inline Block philox4x32_10(uint64_t block, uint64_t seed) {
+// The full generator: a 128-bit counter and a 64-bit key (the form the published
+// known-answer vectors use).
+SUBTB_HOST_DEVICE inline Block philox4x32_10(Block counter, uint32_t key0, uint32_t key1) {
   constexpr uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u, W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
-  uint32_t c0 = static_cast<uint32_t>(block), c1 = static_cast<uint32_t>(block >> 32), c2 = 0, c3 = 0;
-  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
+  uint32_t c0 = counter.x[0], c1 = counter.x[1], c2 = counter.x[2], c3 = counter.x[3];
+  uint32_t k0 = key0, k1 = key1;
   for (int round = 0; round < 10; ++round) {
     uint32_t hi0, lo0, hi1, lo1;
     mulhilo(M0, c0, hi0, lo0);
@@ -44,6 +47,12 @@ SUBTB_HOST_DEVICE inline Block philox4x32_10(uint64_t block, uint64_t seed) {
   return {{c0, c1, c2, c3}};
 }
 
+// The block of a draw: counter (block, block >> 32, 0, 0), key (seed, seed >> 32).
+SUBTB_HOST_DEVICE inline Block philox4x32_10(uint64_t block, uint64_t seed) {
+  return philox4x32_10(Block{{static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32), 0u, 0u}},
+                       static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
+}
+
 // [0, 1) with 24 random bits (exactly representable in f32).
 SUBTB_HOST_DEVICE inline float uniform_f32(uint32_t w) { return static_cast<float>(w >> 8) * 0x1.0p-24f; }
 // [0, 1) with 53 random bits.
@@ -52,6 +61,26 @@ SUBTB_HOST_DEVICE inline double uniform_f64(uint32_t hi, uint32_t lo) {
 }
 // (0, 1): never 0 or 1, for logs (Box-Muller, Gumbel).
 SUBTB_HOST_DEVICE inline double open_uniform(uint32_t w) { return (static_cast<double>(w) + 0.5) * 0x1.0p-32; }
+
+// The largest T strictly below b. Rounding a + (b - a) * u into T can land on b itself
+// (for a narrow range, and in the 16-bit floats for any range); such a draw takes this
+// value instead, so that uniform draws stay in [a, b).
+template <class T>
+SUBTB_HOST_DEVICE inline T largest_below(double b) {
+  if constexpr (std::is_same_v<T, double>) {
+    return std::nextafter(b, -INFINITY);
+  } else if constexpr (std::is_same_v<T, float>) {
+    const float f = static_cast<float>(b);
+    return static_cast<double>(f) < b ? f : std::nextafter(f, -INFINITY);
+  } else {  // BFloat16 and Half store sign and magnitude: one step down is one bit pattern away
+    T t(static_cast<float>(b));
+    while (!(static_cast<double>(static_cast<float>(t)) < b)) {
+      t.bits = (t.bits & 0x8000u) ? static_cast<uint16_t>(t.bits + 1)
+                                  : static_cast<uint16_t>(t.bits == 0 ? 0x8001u : t.bits - 1);
+    }
+    return t;
+  }
+}
 
 // Box-Muller: two (0, 1) uniforms -> two independent standard normals.
 SUBTB_HOST_DEVICE inline void box_muller(double u1, double u2, double& z0, double& z1) {

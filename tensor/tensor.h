@@ -33,7 +33,9 @@ struct TensorImpl {
   std::shared_ptr<autograd::Node> grad_fn;
   int output_nr = 0;
   std::shared_ptr<TensorImpl> grad;                  // leaves only
-  std::weak_ptr<autograd::Node> grad_accumulator;    // leaves only, made on first use
+  // Leaves only, made on first use and kept, so that recording an op on a leaf does not
+  // build a fresh accumulator each time. It refers back to the leaf weakly: no cycle.
+  std::shared_ptr<autograd::Node> grad_accumulator;
 };
 
 class Tensor {

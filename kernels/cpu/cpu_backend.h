@@ -28,7 +28,7 @@ class CpuBackend final : public Backend {
   void var(const Tensor& x, uint32_t dims, int64_t correction, const Tensor& out) override;
   void arg_reduce(ArgReduceOp op, const Tensor& x, int dim, const Tensor& values,
                   const Tensor& indices) override;
-  void scan(ScanOp op, const Tensor& x, int dim, const Tensor& out) override;
+  void scan(ScanOp op, const Tensor& x, int dim, bool reverse, const Tensor& out) override;
 
   // matmul.cpp
   void matmul(const Tensor& a, const Tensor& b, const Tensor& out) override;
@@ -47,11 +47,32 @@ class CpuBackend final : public Backend {
   void rms_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight,
                          const Tensor& rstd, const Tensor& grad_x, const Tensor& grad_weight) override;
 
+  // loss.cpp
+  void cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyParams& params,
+                     const Tensor& loss, const Tensor& lse) override;
+  void cross_entropy_backward(const Tensor& logits, const Tensor& target, const Tensor& lse,
+                              const Tensor& grad_loss, const CrossEntropyParams& params,
+                              const Tensor& grad_logits) override;
+  void nll_loss(const Tensor& log_probs, const Tensor& target, const CrossEntropyParams& params,
+                const Tensor& loss) override;
+  void nll_loss_backward(const Tensor& grad_loss, const Tensor& target, const CrossEntropyParams& params,
+                         const Tensor& grad_log_probs) override;
+
   // indexing.cpp
   void gather(const Tensor& x, int dim, const Tensor& index, const Tensor& out) override;
   void scatter_add(const Tensor& out, int dim, const Tensor& index, const Tensor& src) override;
   void index_select(const Tensor& x, int dim, const Tensor& index, const Tensor& out) override;
   void index_add(const Tensor& out, int dim, const Tensor& index, const Tensor& src) override;
+
+  // segmented_scan.cpp
+  void segmented_scan(ScanOp op, const Tensor& x, const Tensor& lengths, const Tensor& out) override;
+  void segmented_scan_backward(ScanOp op, const Tensor& x, const Tensor& out, const Tensor& grad_out,
+                               const Tensor& lengths, const Tensor& grad_x) override;
+
+  // subtb.cpp
+  void subtb_loss(const Tensor& log_pf, const Tensor& log_pb, const Tensor& log_flow, const Tensor& log_reward,
+                  const Tensor& lengths, const SubTBParams& params, const Tensor& losses, const Tensor& grad_pf,
+                  const Tensor& grad_pb, const Tensor& grad_flow) override;
 
   // random.cpp
   void random(RandomOp op, const Tensor& out, PhiloxDraw draw, double a, double b,

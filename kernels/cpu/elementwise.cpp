@@ -54,8 +54,10 @@ bool floating_unary(UnaryOp op, const Tensor& x, const Tensor& out, UnaryParams 
     // `v < 0 ? 0 : v` rather than max(v, 0) so that NaN passes through.
     case UnaryOp::relu: return unary_map<T>(x, out, [](C v) { return v < C(0) ? C(0) : v; });
     case UnaryOp::leaky_relu: {
+      // Equal to `v < 0 ? slope * v : v` (NaN included), but reads `slope` on every path,
+      // which the vectoriser needs: a load on one branch only keeps the loop scalar.
       const C slope = C(p.a);
-      return unary_map<T>(x, out, [slope](C v) { return v < C(0) ? v * slope : v; });
+      return unary_map<T>(x, out, [slope](C v) { return std::max(v, C(0)) + slope * std::min(v, C(0)); });
     }
     case UnaryOp::gelu_tanh: return unary_map<T>(x, out, [](C v) { return math::gelu_tanh(v); });
     case UnaryOp::gelu_erf: return unary_map<T>(x, out, [](C v) { return math::gelu_erf(v); });

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
-#include <type_traits>
 
 namespace subtb::cpu::math {
 
@@ -64,13 +63,10 @@ inline C gelu_tanh_grad(C x, C g) {
   return g * (C(0.5) * (C(1) + t) + C(0.5) * x * (C(1) - t * t) * du);
 }
 
-// sign(x) in {-1, 0, +1}; NaN stays NaN.
+// sign(x) in {-1, 0, +1}; zeros and NaN map to themselves. Selects only, so it vectorises.
 template <class C>
 inline C sign(C x) {
-  if constexpr (std::is_floating_point_v<C>) {
-    if (x != x) return x;
-  }
-  return C((C(0) < x) - (x < C(0)));
+  return x > C(0) ? C(1) : (x < C(0) ? C(-1) : x);
 }
 
 // Clamps to [lo, hi] with comparisons that are false against NaN, so that a NaN bound is

@@ -126,6 +126,13 @@ void map(const Tensor& out, F f, const std::conditional_t<true, Tensor, InT>&...
   std::array<const Strides*, K> strides{&out.strides(), &in.strides()...};
   OutT* const o = static_cast<OutT*>(out.raw_data());
   const std::tuple<const InT*...> bases{static_cast<const InT*>(in.raw_data())...};
+  // Small and all contiguous (the common case for tiny ops): one flat loop, none of the
+  // layout work below, which would cost more than the arithmetic.
+  const int64_t numel = out.numel();
+  if (numel < kParallelThreshold && out.is_contiguous() && (in.is_contiguous() && ...)) {
+    std::apply([&](const InT*... b) { for (int64_t j = 0; j < numel; ++j) o[j] = f(b[j]...); }, bases);
+    return;
+  }
   for_each_row<K>(out.shape(), strides, [&](const std::array<int64_t, K>& off, int64_t n,
                                             const std::array<int64_t, K>& st) {
     bool unit = true;

@@ -41,7 +41,7 @@ Tensor pack(const Tensor& t, DType dtype) {
   const Shape shape{broadcast ? 1 : t.shape()[0], t.shape()[1], t.shape()[2]};
   Tensor packed = make_tensor(shape, dtype, kCPU);
   cpu_backend().copy(make_view(t, shape, t.strides(), t.offset()), packed);
-  return broadcast ? make_view(packed, t.shape(), Strides{0, shape[1] * shape[2], shape[2]}, 0) : packed;
+  return broadcast ? make_view(packed, t.shape(), Strides{0, shape[2], 1}, 0) : packed;
 }
 
 void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, blasint m, blasint n, blasint k, const float* a, blasint lda,

@@ -20,7 +20,11 @@ void CpuBackend::random(RandomOp op, const Tensor& out, PhiloxDraw d, double a, 
         const int lane = static_cast<int>(i % 2);
         const double u = philox::uniform_f64(blk.x[2 * lane], blk.x[2 * lane + 1]);
         switch (op) {
-          case RandomOp::uniform: o[i] = a + (b - a) * u; break;
+          case RandomOp::uniform: {
+            const double v = a + (b - a) * u;
+            o[i] = v < b || !(a < b) ? v : philox::largest_below<double>(b);
+            break;
+          }
           case RandomOp::normal: {
             double z0, z1;
             philox::box_muller(1.0 - philox::uniform_f64(blk.x[0], blk.x[1]), philox::uniform_f64(blk.x[2], blk.x[3]),
@@ -64,8 +68,13 @@ void CpuBackend::random(RandomOp op, const Tensor& out, PhiloxDraw d, double a, 
           }
           case RandomOp::gumbel: v = -std::log(-std::log(philox::open_uniform(w))); break;
         }
-        if constexpr (std::is_integral_v<T>) o[i] = static_cast<T>(v);
-        else o[i] = T(static_cast<compute_t<T>>(v));
+        if constexpr (std::is_integral_v<T>) {
+          o[i] = static_cast<T>(v);
+        } else {
+          const T t(static_cast<compute_t<T>>(v));
+          const bool on_top = op == RandomOp::uniform && a < b && !(static_cast<double>(compute_t<T>(t)) < b);
+          o[i] = on_top ? philox::largest_below<T>(b) : t;
+        }
       }
     }
   });

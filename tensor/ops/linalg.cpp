@@ -94,8 +94,7 @@ class MatmulBackward final : public Node {
       if (pb.size() == 2 && pa.size() > 2) {
         // b was shared by every batch: fold the batch into the rows, one [K, N] gemm
         // instead of a batched product and a sum over the batch.
-        const int64_t k = pa[pa.size() - 1], n = pb[1];
-        gb = matmul(reshape(a, {-1, k}).transpose(0, 1), reshape(g, {-1, n}));
+        gb = matmul(flatten(a, 0, -2).transpose(0, 1), flatten(g, 0, -2));
       } else {
         gb = sum_to(matmul(a.transpose(-2, -1), g), pb);
       }

@@ -1,6 +1,8 @@
 #pragma once
 // Argument checks shared by the op front ends, each throwing a message that names the op
 // and what it was given.
+#include <optional>
+
 #include "tensor/tensor.h"
 
 namespace subtb::detail {
@@ -26,5 +28,10 @@ inline void check_dtype(const char* op, const Tensor& x, DType expected, const c
 
 // A 0-d tensor of `like`'s dtype and device holding `value` (for tensor-scalar ops).
 Tensor scalar_like(double value, const Tensor& like);
+
+// The first entry of `index` (i64, row-major order) outside [0, size), if any, for the
+// bounds checks of the indexing ops. Reads the indices on the host, so a device tensor
+// costs a copy and a synchronisation.
+std::optional<int64_t> first_out_of_range(const Tensor& index, int64_t size);
 
 }  // namespace subtb::detail

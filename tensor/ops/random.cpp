@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "autograd/grad_mode.h"
 #include "kernels/backend.h"
 #include "tensor/ops.h"
 #include "tensor/ops/op_helpers.h"
@@ -58,8 +59,32 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype, Devic
 Tensor bernoulli(const Tensor& p, Generator* gen) {
   detail::check_floating("bernoulli", p);
   Tensor out = make_tensor(p.shape(), p.dtype(), p.device());
-  draw(RandomOp::bernoulli, out, gen, 0, 0, p);
+  // The kernel reads probability i at position i.
+  draw(RandomOp::bernoulli, out, gen, 0, 0, p.contiguous());
   return out;
+}
+
+Tensor categorical(const Tensor& logits, Generator* gen) {
+  detail::check_floating("categorical", logits);
+  SUBTB_CHECK(logits.dim() > 0 && logits.shape().back() > 0, "categorical: logits must be [..., C] with C > 0, got ",
+              describe(logits));
+  NoGradGuard no_grad;
+  // Gumbel-max: argmax(logits + G) with G standard Gumbel noise is a draw from
+  // softmax(logits), and a -inf logit stays -inf, so masked categories are never drawn.
+  // 16-bit logits are widened first, so that the noise keeps its resolution.
+  const DType dtype = logits.dtype() == DType::f64 ? DType::f64 : DType::f32;
+  const Tensor l = logits.to(dtype);
+  // One synchronising check covers every bad row; the message is worked out only then.
+  const Tensor row_max = amax(l, {-1});
+  if (!logical_and(all(isfinite(row_max)), logical_not(any(isnan(l)))).item()) {
+    SUBTB_CHECK(!any(isnan(l)).item(), "categorical: logits ", describe(logits), " contain NaN");
+    SUBTB_CHECK(!any(eq(row_max, -INFINITY)).item(), "categorical: a row of logits ", describe(logits),
+                " has every category at -inf, so there is nothing to draw");
+    SUBTB_THROW("categorical: logits ", describe(logits), " contain +inf");
+  }
+  Tensor noise = make_tensor(l.shape(), dtype, l.device());
+  draw(RandomOp::gumbel, noise, gen, 0, 0);
+  return argmax(add(l, noise), -1);
 }
 
 }  // namespace subtb

@@ -56,7 +56,8 @@ class ExpandBackward final : public Node {
 };
 
 // Gradient of any strided sub-view (narrow, slice, select): zeros of the input's shape
-// with the gradient written through the same view of them.
+// with the gradient written through the same view of them. The view is described over
+// the contiguous zeros, not the input's own strides, which may be transposed or 0.
 class SubviewBackward final : public Node {
  public:
   SubviewBackward(const char* op, Shape in, Shape view_shape, Strides view_strides, int64_t view_offset)
@@ -207,6 +208,7 @@ Tensor unsqueeze(const Tensor& x, int64_t dim) {
 }
 
 Tensor expand(const Tensor& x, const Shape& shape) {
+  if (shape == x.shape()) return x;  // the common case in binary ops, kept off the slow path
   const int n = shape.size(), lead = n - x.dim();
   SUBTB_CHECK(lead >= 0, "expand: cannot expand ", describe(x), " to fewer dims ", shape);
   Shape out = shape, strides = Shape::filled(n, 0);
@@ -242,9 +244,11 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t s
   Shape shape = x.shape(), strides = x.strides();
   shape[d] = (e - b + step - 1) / step;
   strides[d] *= step;
-  const int64_t offset = x.offset() + b * x.strides()[d];
-  Tensor out = make_view(x, shape, strides, offset);
-  return record_view<SubviewBackward>(x, out, "slice", x.shape(), shape, strides, offset - x.offset());
+  Tensor out = make_view(x, shape, strides, x.offset() + b * x.strides()[d]);
+  Strides grad_strides = contiguous_strides(x.shape());
+  const int64_t grad_offset = b * grad_strides[d];
+  grad_strides[d] *= step;
+  return record_view<SubviewBackward>(x, out, "slice", x.shape(), shape, grad_strides, grad_offset);
 }
 
 Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
@@ -256,9 +260,9 @@ Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
               ") is out of bounds for dim ", dim, " of ", describe(x));
   Shape shape = x.shape();
   shape[d] = length;
-  const int64_t offset = x.offset() + start * x.strides()[d];
-  Tensor out = make_view(x, shape, x.strides(), offset);
-  return record_view<SubviewBackward>(x, out, "narrow", x.shape(), shape, x.strides(), offset - x.offset());
+  Tensor out = make_view(x, shape, x.strides(), x.offset() + start * x.strides()[d]);
+  const Strides grad_strides = contiguous_strides(x.shape());
+  return record_view<SubviewBackward>(x, out, "narrow", x.shape(), shape, grad_strides, start * grad_strides[d]);
 }
 
 Tensor select(const Tensor& x, int64_t dim, int64_t index) {
@@ -268,12 +272,13 @@ Tensor select(const Tensor& x, int64_t dim, int64_t index) {
   SUBTB_CHECK(index >= -n && index < n, "select: index ", index, " is out of range for dim ", dim, " (size ", n,
               ") of ", describe(x));
   if (index < 0) index += n;
-  Shape shape = x.shape(), strides = x.strides();
-  const int64_t offset = x.offset() + index * strides[d];
+  Shape shape = x.shape(), strides = x.strides(), grad_strides = contiguous_strides(x.shape());
+  const int64_t offset = x.offset() + index * strides[d], grad_offset = index * grad_strides[d];
   shape.erase(d);
   strides.erase(d);
+  grad_strides.erase(d);
   Tensor out = make_view(x, shape, strides, offset);
-  return record_view<SubviewBackward>(x, out, "select", x.shape(), shape, strides, offset - x.offset());
+  return record_view<SubviewBackward>(x, out, "select", x.shape(), shape, grad_strides, grad_offset);
 }
 
 Tensor flatten(const Tensor& x, int64_t start_dim, int64_t end_dim) {
