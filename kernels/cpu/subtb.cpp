@@ -20,38 +20,53 @@ namespace subtb::cpu {
 
 namespace {
 
-// Per-row scratch in f64: A, B and their gradients, each of size n + 1.
+// Per-thread scratch in f64, sized once for the longest row: A, B and their gradients.
 struct RowScratch {
   std::vector<double> a, b, da, db;
-  void resize(int64_t n) {
-    a.assign(n + 1, 0.0);
-    b.assign(n + 1, 0.0);
-    da.assign(n + 1, 0.0);
-    db.assign(n + 1, 0.0);
+  explicit RowScratch(int64_t L) : a(L + 1), b(L + 1), da(L + 1), db(L + 1) {}
+  void zero_gradients(int64_t n) {
+    std::fill(da.begin(), da.begin() + n + 1, 0.0);
+    std::fill(db.begin(), db.begin() + n + 1, 0.0);
+  }
+};
+
+// The geometric weights' running totals depend only on the position: after k terms the
+// total weight is W_k = 1 + lambda + ... + lambda^(k-1) for every row. Tabulating 1 / W_k
+// and lambda W_(k-1) / W_k once per call takes every division out of the row loops.
+struct GeometricTables {
+  std::vector<double> inv_w, carry;  // index k = 1 .. L
+  GeometricTables(double lambda, int64_t L) : inv_w(L + 1, 0.0), carry(L + 1, 0.0) {
+    double w = 0.0;
+    for (int64_t k = 1; k <= L; ++k) {
+      const double w_old = lambda * w;
+      w = w_old + 1.0;
+      inv_w[k] = 1.0 / w;
+      carry[k] = w_old / w;
+    }
   }
 };
 
 // Loss of one row and dLoss/dA, dLoss/dB for the geometric weights, normalised by the
 // row's total weight when asked. Requires finite A and B.
-double geometric_row(int64_t n, double lambda, bool normalize, RowScratch& s) {
+double geometric_row(int64_t n, double lambda, bool normalize, const GeometricTables& tab, RowScratch& s) {
   double loss = 0.0, total_weight = 0.0;
   double w = 0.0, mean = 0.0, m2 = 0.0;  // weighted summary of A[0..j-1]
   for (int64_t j = 1; j <= n; ++j) {
-    const double x = s.a[j - 1];
-    const double w_old = lambda * w;
-    w = w_old + 1.0;
-    const double delta = x - mean;
-    mean += delta / w;
-    m2 = lambda * m2 + delta * delta * (w_old / w);
+    w = lambda * w + 1.0;
+    const double delta = s.a[j - 1] - mean;
+    mean += delta * tab.inv_w[j];
+    m2 = lambda * m2 + delta * delta * tab.carry[j];
     const double gap = mean - s.b[j];
     loss += m2 + w * gap * gap;
     s.db[j] = -2.0 * w * gap;
     total_weight += w;
   }
+  s.db[0] = 0.0;
+  s.da[n] = 0.0;
   double wb = 0.0, mean_b = 0.0;  // weighted mean of B[i+1..n]
   for (int64_t i = n - 1; i >= 0; --i) {
     wb = lambda * wb + 1.0;
-    mean_b += (s.b[i + 1] - mean_b) / wb;
+    mean_b += (s.b[i + 1] - mean_b) * tab.inv_w[n - i];
     s.da[i] = 2.0 * wb * (s.a[i] - mean_b);
   }
   if (normalize) {
@@ -122,24 +137,23 @@ void CpuBackend::subtb_loss(const Tensor& log_pf, const Tensor& log_pb, const Te
     const T* lr = log_reward.defined() ? log_reward.data<T>() : nullptr;
     T* out = losses.data<T>();
 
+    const GeometricTables tables(params.lambda, params.mode == SubTBParams::Mode::geometric ? L : 0);
 #pragma omp parallel if (B * L >= kParallelThreshold)
     {
-      RowScratch s;
-      std::vector<double> flow, step;
+      RowScratch s(L);
+      std::vector<double> flow(L + 1), step(L);
 #pragma omp for schedule(static)
       for (int64_t b = 0; b < B; ++b) {
         const int64_t n = len[b];
         const T* rpf = pf + b * L;
         const T* rpb = pb + b * L;
         const T* rfl = fl + b * (L + 1);
-        s.resize(n);
-        flow.assign(n + 1, 0.0);
-        step.assign(n, 0.0);
+        const T* rlr = lr != nullptr ? lr + b * (L + 1) : nullptr;
         // log F with the FL intermediate rewards, the per-step log-ratios, and A, B.
         bool finite = true;
         double c = 0.0;
         for (int64_t t = 0; t <= n; ++t) {
-          flow[t] = load(rfl, t) + (lr != nullptr && t < n ? load(lr + b * (L + 1), t) : 0.0);
+          flow[t] = load(rfl, t) + (rlr != nullptr && t < n ? load(rlr, t) : 0.0);
           if (t < n) s.a[t] = flow[t] - c;
           if (t > 0) s.b[t] = flow[t] - c;
           if (t < n) {
@@ -148,6 +162,7 @@ void CpuBackend::subtb_loss(const Tensor& log_pf, const Tensor& log_pb, const Te
           }
           finite = finite && std::isfinite(flow[t]) && (t == n || std::isfinite(step[t]));
         }
+        if (n == 0 || params.mode != SubTBParams::Mode::geometric || !finite) s.zero_gradients(n);
 
         double loss = 0.0;
         if (n > 0) {
@@ -162,7 +177,7 @@ void CpuBackend::subtb_loss(const Tensor& log_pf, const Tensor& log_pb, const Te
               break;
             }
             case SubTBParams::Mode::geometric:
-              loss = finite ? geometric_row(n, params.lambda, params.normalize_within, s)
+              loss = finite ? geometric_row(n, params.lambda, params.normalize_within, tables, s)
                             : pairwise_row(n, nullptr, params.lambda, true, params.normalize_within, flow, step, s);
               break;
             case SubTBParams::Mode::per_length:
