@@ -87,6 +87,9 @@ void Backend::subtb_loss(const Tensor&, const Tensor&, const Tensor&, const Tens
                          const SubTBParams&, const Tensor&, const Tensor&, const Tensor&, const Tensor&) {
   not_implemented("subtb_loss");
 }
+void Backend::adam_update(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const AdamParams&) {
+  not_implemented("adam_update");
+}
 void Backend::random(RandomOp, const Tensor&, PhiloxDraw, double, double, const Tensor&) {
   not_implemented("random");
 }

@@ -72,6 +72,18 @@ struct SubTBParams {
   Tensor coefficients;
 };
 
+// One Adam/AdamW update (PyTorch's formulas), for a parameter that has now taken `step`
+// updates (1 on the first). With decoupled_weight_decay (AdamW) the parameter decays by
+// lr * weight_decay; otherwise weight_decay * param is added to the gradient (Adam).
+struct AdamParams {
+  double lr = 1e-3;
+  double beta1 = 0.9, beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  bool decoupled_weight_decay = false;
+  int64_t step = 1;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -181,6 +193,12 @@ class Backend {
                           const Tensor& log_reward, const Tensor& lengths, const SubTBParams& params,
                           const Tensor& losses, const Tensor& grad_pf, const Tensor& grad_pb,
                           const Tensor& grad_flow);
+
+  // ----- optimizers
+  // Updates param, exp_avg and exp_avg_sq in place from grad (all four of one shape and
+  // dtype, any strides; 16-bit floats compute in f32).
+  virtual void adam_update(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
+                           const Tensor& exp_avg_sq, const AdamParams& params);
 
   // ----- random numbers (Philox 4x32-10, layout in tensor/philox.h). out is contiguous.
   // a, b: uniform [a, b), normal (mean a, std b), randint [a, b), gumbel (standard

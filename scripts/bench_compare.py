@@ -5,7 +5,7 @@ workload the two median times and the speed ratio (PyTorch time / subtb time, so
 means subtb is faster).
 
 Usage: scripts/bench_compare.py [--bench build/release/bench/bench_ops] [--threads 2]
-                                [--filter REGEX] [--repetitions 5]
+                                [--filter REGEX] [--repetitions 5] [--openblas-coretype NAME]
 """
 import argparse
 import datetime
@@ -31,10 +31,13 @@ def target(name):
     return ">= 1.0x", lambda ours, theirs: theirs / ours >= 1.0
 
 
-def run_subtb(binary, threads, regex, repetitions):
+def run_subtb(binary, threads, regex, repetitions, coretype):
     cmd = [str(binary), "--benchmark_format=json", f"--benchmark_filter={regex}",
            f"--benchmark_repetitions={repetitions}", "--benchmark_report_aggregates_only=true"]
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
+    settings = {"OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads)}
+    if coretype:
+        settings["OPENBLAS_CORETYPE"] = coretype
+    env = dict(os.environ, **settings)
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
     results = {}
     for b in json.loads(out)["benchmarks"]:
@@ -42,8 +45,16 @@ def run_subtb(binary, threads, regex, repetitions):
             continue
         name = b["run_name"].removesuffix("/real_time")
         results[name] = b["real_time"] * UNIT_NS[b["time_unit"]]
-    env_text = f"OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} "
-    return results, env_text + shlex.join(cmd)
+    env_text = " ".join(f"{k}={v}" for k, v in settings.items())
+    return results, f"{env_text} {shlex.join(cmd)}", openblas_core(env)
+
+
+def openblas_core(env):
+    """The kernel set OpenBLAS picks at load time under `env` (it reads OPENBLAS_CORETYPE)."""
+    code = ("import ctypes; lib = ctypes.CDLL('libopenblas.so.0'); "
+            "lib.openblas_get_corename.restype = ctypes.c_char_p; print(lib.openblas_get_corename().decode())")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    return out.stdout.strip() or "unknown"
 
 
 def run_torch(threads, regex):
@@ -91,14 +102,17 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--filter", default=".", help="regex selecting workloads in both runs")
     parser.add_argument("--repetitions", type=int, default=5, help="Google Benchmark repetitions (median kept)")
+    parser.add_argument("--openblas-coretype", default="",
+                        help="OPENBLAS_CORETYPE for subtb's run (default: OpenBLAS's own detection)")
     args = parser.parse_args()
 
     header = machine()
-    ours, ours_cmd = run_subtb(args.bench, args.threads, args.filter, args.repetitions)
+    ours, ours_cmd, core = run_subtb(args.bench, args.threads, args.filter, args.repetitions, args.openblas_coretype)
     peer, peer_cmd = run_torch(args.threads, args.filter)
     theirs = peer["results"]
 
     print("\n".join(header))
+    print(f"- subtb: OpenBLAS with its {core} kernels, {args.threads} threads")
     print(f"- PyTorch {peer['torch']} ({peer['blas']} BLAS, {peer['isa']} kernels), "
           f"torch.set_num_threads({peer['threads']})")
     print(f"- commands:\n  - `{ours_cmd}`\n  - `{peer_cmd}`")

@@ -74,6 +74,10 @@ class CpuBackend final : public Backend {
                   const Tensor& lengths, const SubTBParams& params, const Tensor& losses, const Tensor& grad_pf,
                   const Tensor& grad_pb, const Tensor& grad_flow) override;
 
+  // adam.cpp
+  void adam_update(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                   const AdamParams& params) override;
+
   // random.cpp
   void random(RandomOp op, const Tensor& out, PhiloxDraw draw, double a, double b,
               const Tensor& p) override;

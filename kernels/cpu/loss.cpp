@@ -30,7 +30,7 @@ SUBTB_MULTIVERSION C cross_entropy_row(const C* x, int64_t n, int64_t t, C smoot
   for (int64_t b = 0; b < n; b += kSoftmaxChunk) {
     const int64_t len = std::min(kSoftmaxChunk, n - b);
     acc.add(x + b, len, nullptr);
-    if (smoothing > 0) sum_x += row_sum(x + b, len);
+    if (smoothing > 0) sum_x += vec::row_sum(x + b, len);
   }
   const C lse = acc.lse();
   *lse_out = lse;
@@ -43,26 +43,31 @@ SUBTB_MULTIVERSION C cross_entropy_row(const C* x, int64_t n, int64_t t, C smoot
 // gx = g * (softmax(x) - q): g * exp(x - lse) - g * e / n everywhere, less g * (1 - e) at
 // the target. An all -inf row (lse = -inf) has softmax 0.
 template <class C>
-SUBTB_MULTIVERSION void cross_entropy_backward_row(const C* x, int64_t n, int64_t t, C lse, C g, C smoothing,
-                                                   C* gx) {
+SUBTB_MULTIVERSION void cross_entropy_backward_row(const C* x, int64_t n, int64_t t, C lse, C g, C smoothing, C* gx) {
   constexpr int64_t W = vec::kLanes<C>;
   const C uniform = g * smoothing / static_cast<C>(n);
   if (lse == kNegInf<C>) {
     std::fill(gx, gx + n, -uniform);
   } else {
     const vec::Vec<C> lv = vec::splat(lse), gv = vec::splat(g), uv = vec::splat(uniform);
-    for (int64_t i = 0; i < n; i += W) {
-      const int64_t k = std::min(W, n - i);
-      vec::store_partial(gx + i, gv * vec::exp(vec::load_partial(x + i, k, lse) - lv) - uv, k);
-    }
+    auto grad = [=](vec::Vec<C> xv) __attribute__((always_inline)) { return gv * vec::exp(xv - lv) - uv; };
+    int64_t i = 0;
+    for (; i + W <= n; i += W) vec::store(gx + i, grad(vec::load(x + i)));
+    if (i < n) vec::store_partial(gx + i, grad(vec::load_partial(x + i, n - i, lse)), n - i);
   }
   gx[t] -= g * (C(1) - smoothing);
 }
 
+// One thread's running sum of losses, on its own cache line so that the threads' updates
+// do not contend.
+struct alignas(64) PartialSum {
+  double value = 0;
+};
+
 // The sum of the threads' partial losses, in thread order.
-double total(const std::vector<double>& partials) {
+double total(const std::vector<PartialSum>& partials) {
   double s = 0;
-  for (double p : partials) s += p;
+  for (const PartialSum& p : partials) s += p.value;
   return s;
 }
 
@@ -81,9 +86,9 @@ void CpuBackend::cross_entropy(const Tensor& logits, const Tensor& target, const
     const bool reduced = loss.dim() == 0;
     const int64_t sl = reduced ? 0 : loss.strides()[0];
     const C smoothing = static_cast<C>(params.label_smoothing);
-    std::vector<double> partials(static_cast<size_t>(omp_get_max_threads()), 0.0);
+    std::vector<PartialSum> partials(static_cast<size_t>(omp_get_max_threads()));
     for_each_row_along<1>(logits.shape(), 1, {&logits.strides()}, [&] {
-      double* acc = &partials[static_cast<size_t>(omp_get_thread_num())];
+      double* acc = &partials[static_cast<size_t>(omp_get_thread_num())].value;
       return [&, acc, in = row_buffer<C>(n, !is_direct_row<C, T>(sc))](int64_t r, const std::array<int64_t, 1>& off) {
         const int64_t t = tb[r * st];
         C l = 0;

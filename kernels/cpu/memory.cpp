@@ -5,6 +5,7 @@
 #include <new>
 
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/host_allocator.h"
 #include "kernels/cpu/loops.h"
 
 namespace subtb::cpu {
@@ -14,28 +15,9 @@ CpuBackend& cpu_backend() {
   return instance;
 }
 
-// 64-byte alignment: a cache line, and enough for any SIMD load. Buffers come from plain
-// malloc, aligned by hand, with the pointer malloc returned stored just below the
-// buffer: glibc serves small mallocs from a per-thread cache in a few dozen
-// instructions, while aligned_alloc always takes a slow path that used to cost a tiny
-// op more than its arithmetic.
-namespace {
-constexpr uintptr_t kAlignment = 64;
-}
+void* CpuBackend::allocate(size_t nbytes) { return host_allocator().allocate(nbytes); }
 
-void* CpuBackend::allocate(size_t nbytes) {
-  // Whole cache lines, so that a vector loop may read up to the end of the last one.
-  const size_t rounded = (std::max<size_t>(nbytes, 1) + kAlignment - 1) & ~(kAlignment - 1);
-  // malloc aligns to 16, so the aligned buffer starts 16 to 64 bytes into the block,
-  // leaving room for the stored pointer.
-  void* raw = std::malloc(rounded + kAlignment);
-  SUBTB_CHECK(raw != nullptr, "cpu allocator: out of memory allocating ", nbytes, " bytes");
-  void* p = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(raw) + kAlignment) & ~(kAlignment - 1));
-  static_cast<void**>(p)[-1] = raw;
-  return p;
-}
-
-void CpuBackend::deallocate(void* ptr, size_t) { std::free(static_cast<void**>(ptr)[-1]); }
+void CpuBackend::deallocate(void* ptr, size_t) { host_allocator().deallocate(ptr); }
 
 namespace {
 

@@ -1,8 +1,9 @@
-// layer_norm and rms_norm over the last dim, and their backward, as row kernels. Each
-// row is read from memory once per pass it needs while it sits in L1: statistics, then
-// the output. Backward accumulates grad_weight / grad_bias per thread and adds the
-// threads' partial sums in a fixed order, so results are deterministic for a given
-// thread count.
+// layer_norm and rms_norm over the last dim, and their backward, as row kernels: a row's
+// statistics in one read from memory (chunk by chunk while each sits in L1), then one
+// pass that writes the output. Backward is one pass for the row sums (accumulating
+// grad_weight / grad_bias into per-thread partial sums as it goes) and one that writes
+// grad_x; the threads' partial sums are added in a fixed order, so results are
+// deterministic for a given thread count.
 #include <cmath>
 #include <vector>
 
@@ -14,21 +15,7 @@ namespace subtb::cpu {
 
 namespace {
 
-template <class C>
-[[gnu::always_inline]] inline C sum_of(const C* x, int64_t n) {
-  constexpr int64_t W = vec::kLanes<C>;
-  vec::Vec<C> s0{}, s1{};
-  int64_t i = 0;
-  for (; i + 2 * W <= n; i += 2 * W) {
-    s0 += vec::load(x + i);
-    s1 += vec::load(x + i + W);
-  }
-  for (; i < n; i += W) s0 += vec::load_partial(x + i, std::min(W, n - i), C(0));
-  return vec::reduce_add(s0 + s1);
-}
-
-// sum((x - c)^2): the centred second moment, computed after the mean (two passes over
-// a row in cache are cheaper than Welford's divisions and as accurate).
+// sum((x - c)^2) over x[0, n).
 template <class C>
 [[gnu::always_inline]] inline C sum_sq(const C* x, int64_t n, C c) {
   constexpr int64_t W = vec::kLanes<C>;
@@ -47,12 +34,32 @@ template <class C>
   return vec::reduce_add(s0 + s1);
 }
 
+// Rows are reduced in chunks that stay in L1 while they are read twice (mean, then the
+// centred second moment): two passes per chunk are as cheap as one and as accurate as
+// Welford's, and a long row is still read from memory once for its statistics.
+inline constexpr int64_t kNormChunk = 4096;
+
+// Mean and sum of squared deviations of a row, merging the chunks' (Chan et al.).
+template <class C>
+[[gnu::always_inline]] inline void row_moments(const C* x, int64_t n, C& mean, C& m2) {
+  mean = 0;
+  m2 = 0;
+  for (int64_t b = 0; b < n; b += kNormChunk) {
+    const int64_t len = std::min(kNormChunk, n - b);
+    const C chunk_mean = vec::row_sum(x + b, len) / static_cast<C>(len);
+    const C chunk_m2 = sum_sq(x + b, len, chunk_mean);
+    const C delta = chunk_mean - mean, total = static_cast<C>(b + len);
+    mean += delta * (static_cast<C>(len) / total);
+    m2 += chunk_m2 + delta * delta * (static_cast<C>(b) * static_cast<C>(len) / total);
+  }
+}
+
 // y = (x - mean) * rstd * w + b; w and b are full rows (ones / zeros when absent).
 template <class C>
-SUBTB_MULTIVERSION void layer_norm_row(const C* x, int64_t n, const C* w, const C* b, C eps, C* y, C* mean,
-                                       C* rstd) {
-  const C m = sum_of(x, n) / static_cast<C>(n);
-  const C r = C(1) / std::sqrt(sum_sq(x, n, m) / static_cast<C>(n) + eps);
+SUBTB_MULTIVERSION void layer_norm_row(const C* x, int64_t n, const C* w, const C* b, C eps, C* y, C* mean, C* rstd) {
+  C m, m2;
+  row_moments(x, n, m, m2);
+  const C r = C(1) / std::sqrt(m2 / static_cast<C>(n) + eps);
   for (int64_t j = 0; j < n; ++j) y[j] = (x[j] - m) * r * w[j] + b[j];
   *mean = m;
   *rstd = r;
@@ -76,20 +83,27 @@ SUBTB_MULTIVERSION void norm_backward_row(const C* x, const C* g, const C* w, in
   constexpr int64_t W = vec::kLanes<C>;
   const vec::Vec<C> mv = vec::splat(mean), rv = vec::splat(rstd);
   vec::Vec<C> sum_gw{}, sum_gw_xhat{};
-  for (int64_t i = 0; i < n; i += W) {
-    const int64_t k = std::min(W, n - i);
-    const vec::Vec<C> gv = vec::load_partial(g + i, k, C(0));
-    const vec::Vec<C> xhat = (vec::load_partial(x + i, k, mean) - mv) * rv;
-    const vec::Vec<C> gw = gv * vec::load_partial(w + i, k, C(0));
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    const vec::Vec<C> gv = vec::load(g + i), xhat = (vec::load(x + i) - mv) * rv;
+    const vec::Vec<C> gw = gv * vec::load(w + i);
     sum_gw += gw;
     sum_gw_xhat += gw * xhat;
-    if (gw_acc) vec::store_partial(gw_acc + i, vec::load_partial(gw_acc + i, k, C(0)) + gv * xhat, k);
-    if (gb_acc) vec::store_partial(gb_acc + i, vec::load_partial(gb_acc + i, k, C(0)) + gv, k);
+    if (gw_acc) vec::store(gw_acc + i, vec::load(gw_acc + i) + gv * xhat);
+    if (gb_acc) vec::store(gb_acc + i, vec::load(gb_acc + i) + gv);
+  }
+  C tail_gw = 0, tail_gw_xhat = 0;
+  for (; i < n; ++i) {
+    const C xhat = (x[i] - mean) * rstd, gw = g[i] * w[i];
+    tail_gw += gw;
+    tail_gw_xhat += gw * xhat;
+    if (gw_acc) gw_acc[i] += g[i] * xhat;
+    if (gb_acc) gb_acc[i] += g[i];
   }
   if (!gx) return;
   const C inv_n = C(1) / static_cast<C>(n);
-  const C a = centred ? vec::reduce_add(sum_gw) * inv_n : C(0);
-  const C b = vec::reduce_add(sum_gw_xhat) * inv_n;
+  const C a = centred ? (vec::reduce_add(sum_gw) + tail_gw) * inv_n : C(0);
+  const C b = (vec::reduce_add(sum_gw_xhat) + tail_gw_xhat) * inv_n;
   for (int64_t j = 0; j < n; ++j) gx[j] = rstd * (g[j] * w[j] - a - (x[j] - mean) * rstd * b);
 }
 
@@ -181,17 +195,17 @@ void norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight
 
 }  // namespace
 
-void CpuBackend::layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
-                            const Tensor& out, const Tensor& mean, const Tensor& rstd) {
+void CpuBackend::layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& out,
+                            const Tensor& mean, const Tensor& rstd) {
   visit_floating(x.dtype(), "layer_norm", [&]<class T>() {
     using C = compute_t<T>;
     norm_forward<C, T, true>(x, weight, bias, C(eps), out, mean.data<C>(), rstd.data<C>());
   });
 }
 
-void CpuBackend::layer_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight,
-                                     const Tensor& mean, const Tensor& rstd, const Tensor& grad_x,
-                                     const Tensor& grad_weight, const Tensor& grad_bias) {
+void CpuBackend::layer_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight, const Tensor& mean,
+                                     const Tensor& rstd, const Tensor& grad_x, const Tensor& grad_weight,
+                                     const Tensor& grad_bias) {
   visit_floating(x.dtype(), "layer_norm_backward", [&]<class T>() {
     using C = compute_t<T>;
     norm_backward<C, T, true>(grad_out, x, weight, mean.data<C>(), rstd.data<C>(), grad_x, grad_weight, grad_bias);
@@ -205,8 +219,8 @@ void CpuBackend::rms_norm(const Tensor& x, const Tensor& weight, double eps, con
   });
 }
 
-void CpuBackend::rms_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight,
-                                   const Tensor& rstd, const Tensor& grad_x, const Tensor& grad_weight) {
+void CpuBackend::rms_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight, const Tensor& rstd,
+                                   const Tensor& grad_x, const Tensor& grad_weight) {
   visit_floating(x.dtype(), "rms_norm_backward", [&]<class T>() {
     using C = compute_t<T>;
     norm_backward<C, T, false>(grad_out, x, weight, nullptr, rstd.data<C>(), grad_x, grad_weight, Tensor());

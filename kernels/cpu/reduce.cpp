@@ -22,16 +22,21 @@ using Wide = std::conditional_t<kFloating<T>, double, uint64_t>;
 
 template <class T>
 Wide<T> widen(T v) {
-  if constexpr (kFloating<T>) return static_cast<double>(static_cast<compute_t<T>>(v));
-  else return static_cast<uint64_t>(static_cast<int64_t>(v));
+  if constexpr (kFloating<T>)
+    return static_cast<double>(static_cast<compute_t<T>>(v));
+  else
+    return static_cast<uint64_t>(static_cast<int64_t>(v));
 }
 
 // Stores an accumulator into an element of type O (integers wrap back to signed).
 template <class O, class A>
 O narrow(A a) {
-  if constexpr (std::is_same_v<O, bool>) return a != A(0);
-  else if constexpr (std::is_same_v<A, uint64_t>) return static_cast<O>(static_cast<int64_t>(a));
-  else return O(static_cast<compute_t<O>>(a));
+  if constexpr (std::is_same_v<O, bool>)
+    return a != A(0);
+  else if constexpr (std::is_same_v<A, uint64_t>)
+    return static_cast<O>(static_cast<int64_t>(a));
+  else
+    return O(static_cast<compute_t<O>>(a));
 }
 
 template <class T>
@@ -56,8 +61,10 @@ struct ProdOp {
 // NaN propagates, and nothing beats an earlier NaN.
 template <bool kMax, class C>
 bool beats(C v, C b) {
-  if constexpr (std::is_floating_point_v<C>) return (kMax ? v > b : v < b) || (v != v && b == b);
-  else return kMax ? v > b : v < b;
+  if constexpr (std::is_floating_point_v<C>)
+    return (kMax ? v > b : v < b) || (v != v && b == b);
+  else
+    return kMax ? v > b : v < b;
 }
 
 template <class T, bool kMax>
@@ -67,16 +74,15 @@ struct ExtremumOp {
   Acc init() const {
     if constexpr (std::is_floating_point_v<Acc>)
       return kMax ? -std::numeric_limits<Acc>::infinity() : std::numeric_limits<Acc>::infinity();
-    else return kMax ? std::numeric_limits<Acc>::lowest() : std::numeric_limits<Acc>::max();
+    else
+      return kMax ? std::numeric_limits<Acc>::lowest() : std::numeric_limits<Acc>::max();
   }
   Acc step(Acc a, T v, double) const { return merge(a, static_cast<Acc>(v)); }
   Acc merge(Acc a, Acc b) const { return beats<kMax>(b, a) ? b : a; }
 
   // The compiler does not vectorise the NaN-aware select above, so contiguous runs use
   // GCC vector extensions: a plain select per lane, with NaNs tracked on the side.
-  Acc run(const T* p, int64_t n) const
-    requires(std::is_same_v<T, Acc> && !std::is_same_v<T, bool>)
-  {
+  Acc run(const T* p, int64_t n) const requires(std::is_same_v<T, Acc> && !std::is_same_v<T, bool>) {
     typedef Acc Vec __attribute__((vector_size(kLanes * sizeof(Acc))));
     Vec best = Vec{} + init();
     decltype(best != best) nan{};
@@ -84,8 +90,10 @@ struct ExtremumOp {
     for (; i + kLanes <= n; i += kLanes) {
       Vec v;
       std::memcpy(&v, p + i, sizeof v);
-      if constexpr (kMax) best = v > best ? v : best;
-      else best = v < best ? v : best;
+      if constexpr (kMax)
+        best = v > best ? v : best;
+      else
+        best = v < best ? v : best;
       if constexpr (std::is_floating_point_v<Acc>) nan |= v != v;
     }
     Acc acc = init();
@@ -210,9 +218,8 @@ void reduce_typed(ReduceOp op, const Tensor& x, uint32_t mask, const Tensor& out
         std::vector<double> shift(static_cast<size_t>(n_out));
         run(ExtremumOp<T, true>{}, nullptr,
             [&shift](int64_t i, C m) { shift[static_cast<size_t>(i)] = std::isfinite(m) ? m : 0.0; });
-        return run(SumExpOp<T>{}, shift.data(), [o, &shift](int64_t i, double s) {
-          o[i] = narrow<T>(std::log(s) + shift[static_cast<size_t>(i)]);
-        });
+        return run(SumExpOp<T>{}, shift.data(),
+                   [o, &shift](int64_t i, double s) { o[i] = narrow<T>(std::log(s) + shift[static_cast<size_t>(i)]); });
       }
       break;
   }
@@ -339,9 +346,8 @@ void arg_reduce_typed(const Tensor& x, int dim, const Tensor& values, const Tens
 }  // namespace
 
 void CpuBackend::reduce(ReduceOp op, const Tensor& x, uint32_t dims, const Tensor& out) {
-  with_contiguous(out, [&](const Tensor& o) {
-    visit_dtype(x.dtype(), [&]<class T>() { reduce_typed<T>(op, x, dims, o); });
-  });
+  with_contiguous(
+      out, [&](const Tensor& o) { visit_dtype(x.dtype(), [&]<class T>() { reduce_typed<T>(op, x, dims, o); }); });
 }
 
 void CpuBackend::var(const Tensor& x, uint32_t dims, int64_t correction, const Tensor& out) {
@@ -353,9 +359,8 @@ void CpuBackend::var(const Tensor& x, uint32_t dims, int64_t correction, const T
       T* op = output<T>(o, "var");
       const int64_t n = reduced_count(x, dims), n_out = o.numel();
       std::vector<double> mean(static_cast<size_t>(n_out));
-      run_reduce(plan, xp, x.numel(), n_out, SumOp<T>{}, nullptr, [&mean, n](int64_t i, double s) {
-        mean[static_cast<size_t>(i)] = s / static_cast<double>(n);
-      });
+      run_reduce(plan, xp, x.numel(), n_out, SumOp<T>{}, nullptr,
+                 [&mean, n](int64_t i, double s) { mean[static_cast<size_t>(i)] = s / static_cast<double>(n); });
       // As in PyTorch, n <= correction divides by 0 (NaN or inf).
       const double divisor = static_cast<double>(std::max<int64_t>(0, n - correction));
       run_reduce(plan, xp, x.numel(), n_out, SquaredDeviationOp<T>{}, mean.data(),
@@ -364,13 +369,14 @@ void CpuBackend::var(const Tensor& x, uint32_t dims, int64_t correction, const T
   });
 }
 
-void CpuBackend::arg_reduce(ArgReduceOp op, const Tensor& x, int dim, const Tensor& values,
-                            const Tensor& indices) {
+void CpuBackend::arg_reduce(ArgReduceOp op, const Tensor& x, int dim, const Tensor& values, const Tensor& indices) {
   with_contiguous(values, [&](const Tensor& v) {
     with_contiguous(indices, [&](const Tensor& i) {
       visit_dtype(x.dtype(), [&]<class T>() {
-        if (op == ArgReduceOp::max) arg_reduce_typed<T, true>(x, dim, v, i);
-        else arg_reduce_typed<T, false>(x, dim, v, i);
+        if (op == ArgReduceOp::max)
+          arg_reduce_typed<T, true>(x, dim, v, i);
+        else
+          arg_reduce_typed<T, false>(x, dim, v, i);
       });
     });
   });

@@ -210,8 +210,8 @@ inline constexpr int64_t kLaneBlock = 4096;
 // output offset is its index); aux, when Op::kAux, holds one value per output.
 // sink(out_offset, acc) receives each result exactly once, possibly from several threads.
 template <class T, class Op, class Sink>
-void run_reduce(const ReducePlan& plan, const T* x, int64_t x_numel, int64_t out_numel, const Op& op,
-                const double* aux, Sink&& sink) {
+void run_reduce(const ReducePlan& plan, const T* x, int64_t x_numel, int64_t out_numel, const Op& op, const double* aux,
+                Sink&& sink) {
   using Acc = typename Op::Acc;
   if (out_numel == 0) return;
   if (x_numel == 0) {  // empty reductions give the identity
@@ -225,8 +225,8 @@ void run_reduce(const ReducePlan& plan, const T* x, int64_t x_numel, int64_t out
   if (!plan.columns) {
     // The reduced elements [b, e) of the output whose x block starts at xo.
     auto reduce_slice = [&](int64_t xo, int64_t b, int64_t e, double a) {
-      if (plan.reduced.ndim == 1) return reduce_row(op, x + xo + b * plan.reduced.x_stride[0], e - b,
-                                                    plan.reduced.x_stride[0], a);
+      if (plan.reduced.ndim == 1)
+        return reduce_row(op, x + xo + b * plan.reduced.x_stride[0], e - b, plan.reduced.x_stride[0], a);
       Acc acc = op.init();
       walk_rows(plan.reduced, b, e, [&](int64_t ro, int64_t, int64_t n, int64_t rs, int64_t) {
         acc = op.merge(acc, reduce_row(op, x + xo + ro, n, rs, a));
@@ -235,8 +235,7 @@ void run_reduce(const ReducePlan& plan, const T* x, int64_t x_numel, int64_t out
     };
     auto reduce_outputs = [&](int64_t b, int64_t e) {
       walk_rows(plan.kept, b, e, [&](int64_t xo, int64_t oo, int64_t n, int64_t xs, int64_t os) {
-        for (int64_t k = 0; k < n; ++k)
-          sink(oo + k * os, reduce_slice(xo + k * xs, 0, n_reduced, aux_at(oo + k * os)));
+        for (int64_t k = 0; k < n; ++k) sink(oo + k * os, reduce_slice(xo + k * xs, 0, n_reduced, aux_at(oo + k * os)));
       });
     };
     const int64_t n_out = plan.kept.numel();
@@ -250,9 +249,9 @@ void run_reduce(const ReducePlan& plan, const T* x, int64_t x_numel, int64_t out
       }
     } else {
       struct alignas(64) Slot {  // a cache line per thread
-      Acc value;
-    };
-    std::vector<Slot> partial(static_cast<size_t>(max_threads));
+        Acc value;
+      };
+      std::vector<Slot> partial(static_cast<size_t>(max_threads));
       walk_rows(plan.kept, 0, n_out, [&](int64_t xo0, int64_t oo0, int64_t n, int64_t xs, int64_t os) {
         for (int64_t k = 0; k < n; ++k) {
           const int64_t xo = xo0 + k * xs, oo = oo0 + k * os;

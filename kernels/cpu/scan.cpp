@@ -1,10 +1,10 @@
 // Scan CPU kernels: inclusive cumsum and logcumsumexp along one dim, forwards or in
 // reverse. Running values are kept in f64 (cumsum of integers in wrapping 64 bits).
-// When the scanned dim is x's innermost, each slice is scanned on its own; otherwise a
-// block of neighbouring slices advances together, one contiguous row at a time.
+// When the scanned dim is x's innermost, slices are scanned along their own memory, a few
+// at a time; otherwise a block of neighbouring slices advances together, one contiguous
+// row at a time.
 #include <cmath>
 #include <limits>
-#include <numbers>
 
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/reduce_engine.h"
@@ -16,35 +16,44 @@ namespace {
 template <class T>
 inline constexpr bool kFloating = std::is_floating_point_v<compute_t<T>>;
 
-// log(exp(a) + exp(b)), exact at the infinities: -inf with -inf stays -inf (an all -inf
-// prefix never becomes NaN), +inf absorbs everything finite, and NaN propagates.
-inline double log_add_exp(double a, double b) {
-  if (a == b) return a + std::numbers::ln2;
-  return std::max(a, b) + std::log1p(std::exp(-std::abs(a - b)));
-}
-
 template <class T>
 struct CumsumOp {
   using Acc = std::conditional_t<kFloating<T>, double, uint64_t>;
   using Out = std::conditional_t<kFloating<T>, T, int64_t>;
   Acc init() const { return 0; }
   Acc step(Acc a, T v) const {
-    if constexpr (kFloating<T>) return a + static_cast<double>(static_cast<compute_t<T>>(v));
-    else return a + static_cast<uint64_t>(static_cast<int64_t>(v));
+    if constexpr (kFloating<T>)
+      return a + static_cast<double>(static_cast<compute_t<T>>(v));
+    else
+      return a + static_cast<uint64_t>(static_cast<int64_t>(v));
   }
   Out store(Acc a) const {
-    if constexpr (kFloating<T>) return Out(static_cast<compute_t<T>>(a));
-    else return static_cast<int64_t>(a);
+    if constexpr (kFloating<T>)
+      return Out(static_cast<compute_t<T>>(a));
+    else
+      return static_cast<int64_t>(a);
   }
+};
+
+// The running log-sum-exp is kept as (max so far, sum of exp(x - max)): a step costs one
+// exp and an output one log. It is exact at the infinities: an all -inf prefix stays
+// -inf (never -inf - -inf = NaN), +inf absorbs everything finite, and NaN propagates.
+struct LogSumExpState {
+  double max, scale;
 };
 
 template <class T>
 struct LogcumsumexpOp {
-  using Acc = double;
+  using Acc = LogSumExpState;
   using Out = T;
-  Acc init() const { return -std::numeric_limits<double>::infinity(); }
-  Acc step(Acc a, T v) const { return log_add_exp(a, static_cast<double>(static_cast<compute_t<T>>(v))); }
-  Out store(Acc a) const { return Out(static_cast<compute_t<T>>(a)); }
+  Acc init() const { return {-std::numeric_limits<double>::infinity(), 0.0}; }
+  Acc step(Acc a, T v) const {
+    const double x = static_cast<double>(static_cast<compute_t<T>>(v));
+    if (x > a.max) return {x, a.scale * std::exp(a.max - x) + 1.0};
+    if (x == a.max) return {a.max, a.scale + 1.0};  // also when both are infinite
+    return {a.max, a.scale + std::exp(x - a.max)};  // x below the max, or NaN
+  }
+  Out store(Acc a) const { return Out(static_cast<compute_t<T>>(a.max + std::log(a.scale))); }
 };
 
 template <class T, class Op>
@@ -66,13 +75,24 @@ void scan_typed(const Op& op, const Tensor& x, int dim, bool reverse, const Tens
   if (!plan.columns) {
     auto run = [&](int64_t b, int64_t e) {
       walk_rows(plan.kept, b, e, [&](int64_t xo, int64_t oo, int64_t len, int64_t kxs, int64_t kos) {
-        for (int64_t k = 0; k < len; ++k) {
-          const T* p = xp + xo + k * kxs + first * xs;
-          Out* q = op_ + oo + k * kos + first * os;
-          Acc acc = op.init();
+        // A scan is one long dependency chain; kChains slices advance together so that
+        // their chains overlap in the pipeline.
+        constexpr int kChains = 4;
+        for (int64_t k = 0; k < len; k += kChains) {
+          const int chains = static_cast<int>(std::min<int64_t>(kChains, len - k));
+          std::array<const T*, kChains> p{};
+          std::array<Out*, kChains> q{};
+          std::array<Acc, kChains> acc;
+          for (int c = 0; c < chains; ++c) {
+            p[c] = xp + xo + (k + c) * kxs + first * xs;
+            q[c] = op_ + oo + (k + c) * kos + first * os;
+            acc[c] = op.init();
+          }
           for (int64_t i = 0; i < n; ++i) {
-            acc = op.step(acc, p[i * dir * xs]);
-            q[i * dir * os] = op.store(acc);
+            for (int c = 0; c < chains; ++c) {
+              acc[c] = op.step(acc[c], p[c][i * dir * xs]);
+              q[c][i * dir * os] = op.store(acc[c]);
+            }
           }
         }
       });

@@ -14,17 +14,19 @@ namespace subtb::cpu {
 namespace {
 
 // y = exp(x - lse). The chunks' exp terms are written during the one read pass, each
-// against the max seen so far (chunk_ref holds it per chunk); the second pass over y
-// scales every chunk by exp(ref - max) / sum. An all -inf row gives zeros.
+// against the max seen so far (chunk_max holds it per chunk); the second pass over y
+// scales every chunk by exp(chunk max - row max) / sum. An all -inf row gives zeros.
 template <class C>
-SUBTB_MULTIVERSION void softmax_row(const C* x, int64_t n, C* y, C* chunk_ref) {
+SUBTB_MULTIVERSION void softmax_row(const C* x, int64_t n, C* y, C* chunk_max) {
   OnlineLse<C> acc;
-  for (int64_t b = 0, k = 0; b < n; b += kSoftmaxChunk, ++k)
-    chunk_ref[k] = acc.add(x + b, std::min(kSoftmaxChunk, n - b), y + b);
-  if (acc.max == kNegInf<C>) return;  // y already holds exp(x - 0): 0, or NaN for NaN
+  for (int64_t b = 0, k = 0; b < n; b += kSoftmaxChunk, ++k) {
+    acc.add(x + b, std::min(kSoftmaxChunk, n - b), y + b);
+    chunk_max[k] = acc.max;
+  }
+  if (acc.max == kNegInf<C>) return;  // y already holds zeros (NaN for NaN)
   const C inv_sum = C(1) / acc.sum;
   for (int64_t b = 0, k = 0; b < n; b += kSoftmaxChunk, ++k) {
-    const C scale = std::exp(chunk_ref[k] - acc.max) * inv_sum;
+    const C scale = std::exp(chunk_max[k] - acc.max) * inv_sum;
     for (int64_t j = b, e = std::min(n, b + kSoftmaxChunk); j < e; ++j) y[j] *= scale;
   }
 }
@@ -56,17 +58,18 @@ SUBTB_MULTIVERSION void softmax_backward_row(const C* y, const C* g, int64_t n, 
 // input) passes no gradient.
 template <class C>
 SUBTB_MULTIVERSION void log_softmax_backward_row(const C* y, const C* g, int64_t n, C* gx) {
-  if (row_max(y, n) == kNegInf<C>) {
+  if (vec::row_max(y, n) == kNegInf<C>) {
     std::fill(gx, gx + n, C(0));
     return;
   }
   constexpr int64_t W = vec::kLanes<C>;
-  const vec::Vec<C> s = vec::splat(row_sum(g, n));
-  for (int64_t i = 0; i < n; i += W) {
-    const int64_t k = std::min(W, n - i);
-    const vec::Vec<C> r = vec::load_partial(g + i, k, C(0)) - vec::exp(vec::load_partial(y + i, k, C(0))) * s;
-    vec::store_partial(gx + i, r, k);
-  }
+  const vec::Vec<C> s = vec::splat(vec::row_sum(g, n));
+  auto grad = [s](vec::Vec<C> yv, vec::Vec<C> gv) __attribute__((always_inline)) { return gv - vec::exp(yv) * s; };
+  int64_t i = 0;
+  for (; i + W <= n; i += W) vec::store(gx + i, grad(vec::load(y + i), vec::load(g + i)));
+  if (i < n)
+    vec::store_partial(gx + i, grad(vec::load_partial(y + i, n - i, C(0)), vec::load_partial(g + i, n - i, C(0))),
+                       n - i);
 }
 
 }  // namespace
@@ -81,13 +84,13 @@ void CpuBackend::softmax(const Tensor& x, int dim, bool log, const Tensor& out) 
     const int64_t chunks = (n + kSoftmaxChunk - 1) / kSoftmaxChunk;
     for_each_row_along<2>(x.shape(), dim, {&x.strides(), &out.strides()}, [&] {
       return [&, in = row_buffer<C>(n, !is_direct_row<C, T>(sx)), res = row_buffer<C>(n, !is_direct_row<C, T>(so)),
-              refs = row_buffer<C>(chunks, !log)](int64_t, const std::array<int64_t, 2>& off) {
+              chunk_max = row_buffer<C>(chunks, !log)](int64_t, const std::array<int64_t, 2>& off) {
         const C* row = read_row<C>(xb + off[0], sx, n, in.get());
         C* y = row_target<C>(ob + off[1], so, res.get());
         if (log) {
           log_softmax_row(row, n, y);
         } else {
-          softmax_row(row, n, y, refs.get());
+          softmax_row(row, n, y, chunk_max.get());
         }
         write_row(y, ob + off[1], so, n);
       };

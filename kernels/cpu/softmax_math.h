@@ -19,20 +19,6 @@ inline constexpr int64_t kSoftmaxChunk = 2048;
 template <class C>
 inline constexpr C kNegInf = -std::numeric_limits<C>::infinity();
 
-// The max of x[0, n), NaN entries skipped (-inf when n == 0).
-template <class C>
-[[gnu::always_inline]] inline C row_max(const C* x, int64_t n) {
-  constexpr int64_t W = vec::kLanes<C>;
-  vec::Vec<C> m0 = vec::splat(kNegInf<C>), m1 = m0;
-  int64_t i = 0;
-  for (; i + 2 * W <= n; i += 2 * W) {
-    m0 = vec::max(vec::load(x + i), m0);
-    m1 = vec::max(vec::load(x + i + W), m1);
-  }
-  for (; i < n; i += W) m0 = vec::max(vec::load_partial(x + i, std::min(W, n - i), kNegInf<C>), m0);
-  return vec::reduce_max(vec::max(m1, m0));
-}
-
 // The sum of exp(x[i] - ref) over x[0, n); each term is also written to y when y is not
 // null. `ref` must be finite, so that -inf entries give exactly 0 and NaN stays NaN.
 template <class C>
@@ -60,19 +46,6 @@ template <class C>
   return vec::reduce_add(s0 + s1);
 }
 
-template <class C>
-[[gnu::always_inline]] inline C row_sum(const C* x, int64_t n) {
-  constexpr int64_t W = vec::kLanes<C>;
-  vec::Vec<C> s0{}, s1{};
-  int64_t i = 0;
-  for (; i + 2 * W <= n; i += 2 * W) {
-    s0 += vec::load(x + i);
-    s1 += vec::load(x + i + W);
-  }
-  for (; i < n; i += W) s0 += vec::load_partial(x + i, std::min(W, n - i), C(0));
-  return vec::reduce_add(s0 + s1);
-}
-
 // Online log-sum-exp, one chunk at a time: the running sum is kept relative to the
 // running max and rescaled once per chunk whose max is larger, so the row is read from
 // memory once and exp runs once per element.
@@ -81,17 +54,15 @@ struct OnlineLse {
   C max = kNegInf<C>;
   C sum = 0;  // of exp(x - max)
 
-  // Adds a chunk; returns the finite reference its terms were taken against (the max so
-  // far, or 0 while every entry is -inf), writing those terms to y when y is not null.
-  [[gnu::always_inline]] C add(const C* x, int64_t n, C* y) {
-    const C m = row_max(x, n);
+  // Adds a chunk, writing its terms exp(x - max) to y when y is not null (exp(x - 0)
+  // while every entry so far is -inf: zeros, and NaN for NaN).
+  [[gnu::always_inline]] void add(const C* x, int64_t n, C* y) {
+    const C m = vec::row_max(x, n);
     if (m > max) {
       sum *= std::exp(max - m);
       max = m;
     }
-    const C ref = max == kNegInf<C> ? C(0) : max;
-    sum += sum_exp(x, n, ref, y);
-    return ref;
+    sum += sum_exp(x, n, max == kNegInf<C> ? C(0) : max, y);
   }
 
   // -inf for an all -inf row, NaN when a NaN was seen.

@@ -6,6 +6,7 @@
 // have it while the library itself still runs on any x86-64.
 //
 // Vec<float> is 8 lanes and Vec<double> 4: 32 bytes each.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -97,32 +98,65 @@ template <class V>
   return m;
 }
 
-// exp of every lane, to about 2 ulp (Cephes' polynomial after reducing by powers of 2).
-// Exactly 0 below -87.3, where the result would be subnormal, and for -inf; +inf above
-// 88.3, a little before f32 overflows at 88.72; NaN stays NaN.
+// The max of x[0, n), NaN entries skipped (-inf when n == 0).
+template <class C>
+[[gnu::always_inline]] inline C row_max(const C* x, int64_t n) {
+  constexpr int64_t W = kLanes<C>;
+  constexpr C neg_inf = -std::numeric_limits<C>::infinity();
+  Vec<C> m0 = splat(neg_inf), m1 = m0;
+  int64_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    m0 = max(load(x + i), m0);
+    m1 = max(load(x + i + W), m1);
+  }
+  for (; i < n; i += W) m0 = max(load_partial(x + i, std::min(W, n - i), neg_inf), m0);
+  return reduce_max(max(m1, m0));
+}
+
+// The sum of x[0, n), in 2 x kLanes partial sums.
+template <class C>
+[[gnu::always_inline]] inline C row_sum(const C* x, int64_t n) {
+  constexpr int64_t W = kLanes<C>;
+  Vec<C> s0{}, s1{};
+  int64_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    s0 += load(x + i);
+    s1 += load(x + i + W);
+  }
+  for (; i < n; i += W) s0 += load_partial(x + i, std::min(W, n - i), C(0));
+  return reduce_add(s0 + s1);
+}
+
+// exp of every lane, to within 3 ulp: 2^n exp(r) with n = round(x / ln 2).
+// Exactly 0 below -87.7, where the result would be subnormal, and for -inf; +inf from
+// 88.4 up (f32 overflows at 88.72); NaN stays NaN.
 [[gnu::always_inline]] inline Vec<float> exp(Vec<float> x) {
   using I = int32_t __attribute__((vector_size(32)));
-  constexpr float lo = -87.3f, hi = 88.3f;
+  constexpr float lo = -88.0f, hi = 88.7228f;
   Vec<float> c = x < lo ? splat(lo) : x;
   c = c > hi ? splat(hi) : c;
-  // n = round(c / ln 2) by the 1.5 * 2^23 trick; r = c - n ln 2 in two parts (Cody-Waite).
-  constexpr float round_magic = 12582912.0f;
-  const Vec<float> n = (c * 1.44269504088896341f + round_magic) - round_magic;
+  // t = c / ln 2 + 1.5 * 2^23 + 127 rounds c / ln 2 to the integer n and leaves n + 127
+  // in t's low mantissa bits, which shifted into the exponent field are 2^n: 0 for
+  // n = -127 (the clamp at lo), +inf for n = 128 (the clamp at hi), 0 for NaN.
+  constexpr float magic = 12582912.0f + 127.0f;
+  const Vec<float> t = c * 1.44269504088896341f + magic;
+  const Vec<float> n = t - magic;
+  // r = c - n ln 2, with ln 2 in two parts (Cody-Waite) so that r is exact enough.
   const Vec<float> r = (c - n * 0.693359375f) + n * 2.12194440e-4f;
-  Vec<float> p = splat(1.9875691500e-4f);
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * (r * r) + r + 1.0f;
-  // 2^n from its exponent bits; n is in [-126, 127] after the clamp.
-  const I bits = (__builtin_convertvector(n, I) + 127) << 23;
+  // exp(r) on [-ln2 / 2, ln2 / 2] by the degree-5 minimax polynomial for relative error
+  // (7.5e-8, about an ulp).
+  Vec<float> p = splat(8.297655080e-3f);
+  p = p * r + 4.191538199e-2f;
+  p = p * r + 1.666757473e-1f;
+  p = p * r + 4.999889485e-1f;
+  p = p * r + 9.999996920e-1f;
+  p = p * r + 1.000000072e+0f;
+  I bits;
+  std::memcpy(&bits, &t, sizeof bits);
+  bits <<= 23;
   Vec<float> two_n;
   std::memcpy(&two_n, &bits, sizeof two_n);
-  Vec<float> y = p * two_n;
-  y = x < lo ? splat(0.0f) : y;
-  return x > hi ? splat(std::numeric_limits<float>::infinity()) : y;
+  return p * two_n;
 }
 
 // f64 keeps the libm exp: the double kernels are the reference path, not the fast one.

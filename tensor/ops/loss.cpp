@@ -27,8 +27,8 @@ int64_t check_class_targets(const char* op, const Tensor& input, const Tensor& t
               describe(input));
   Shape expected = input.shape();
   expected.erase(expected.size() - 1);
-  SUBTB_CHECK(target.shape() == expected, op, ": target ", describe(target), " does not match input ",
-              describe(input), " (expected target shape ", expected, ")");
+  SUBTB_CHECK(target.shape() == expected, op, ": target ", describe(target), " does not match input ", describe(input),
+              " (expected target shape ", expected, ")");
   const int64_t classes = input.shape().back();
   const Tensor host = target.to(kCPU);
   const int64_t* t = host.data<int64_t>();
@@ -74,8 +74,9 @@ class CrossEntropyBackward final : public Node {
     if (!g[0].defined()) return {};
     const Tensor logits = logits_.unpack(name());
     Tensor grad = make_tensor(logits.shape(), logits.dtype(), logits.device());
-    backend(logits.device()).cross_entropy_backward(as_rows(logits, 2), as_rows(target_.unpack(name()), 1),
-                                                    lse_.unpack(name()), g[0], params_, as_rows(grad, 2));
+    backend(logits.device())
+        .cross_entropy_backward(as_rows(logits, 2), as_rows(target_.unpack(name()), 1), lse_.unpack(name()), g[0],
+                                params_, as_rows(grad, 2));
     return {grad};
   }
   void release() override {
@@ -92,7 +93,10 @@ class CrossEntropyBackward final : public Node {
 class NllLossBackward final : public Node {
  public:
   NllLossBackward(const Tensor& log_probs, const Tensor& target, CrossEntropyParams params)
-      : shape_(log_probs.shape()), dtype_(log_probs.dtype()), device_(log_probs.device()), target_(target),
+      : shape_(log_probs.shape()),
+        dtype_(log_probs.dtype()),
+        device_(log_probs.device()),
+        target_(target),
         params_(params) {}
   const char* name() const override { return "nll_loss"; }
   std::vector<Tensor> apply(std::vector<Tensor>&& g) override {

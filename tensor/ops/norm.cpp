@@ -41,8 +41,7 @@ Tensor grad_like(bool wanted, const Tensor& t) {
 
 class LayerNormBackward final : public Node {
  public:
-  LayerNormBackward(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean,
-                    const Tensor& rstd)
+  LayerNormBackward(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean, const Tensor& rstd)
       : x_(x), weight_(weight), bias_shape_(bias.defined() ? bias.shape() : Shape{}), mean_(mean), rstd_(rstd) {}
   const char* name() const override { return "layer_norm"; }
   std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
@@ -51,8 +50,9 @@ class LayerNormBackward final : public Node {
     Tensor grad_x = grad_like(next[0].valid(), x);
     Tensor grad_weight = grad_like(next[1].valid(), weight);
     Tensor grad_bias = next[2].valid() ? make_tensor(bias_shape_, x.dtype(), x.device()) : Tensor();
-    backend(x.device()).layer_norm_backward(g[0], x, weight, mean_.unpack(name()), rstd_.unpack(name()), grad_x,
-                                            grad_weight, grad_bias);
+    backend(x.device())
+        .layer_norm_backward(g[0], x, weight, mean_.unpack(name()), rstd_.unpack(name()), grad_x, grad_weight,
+                             grad_bias);
     return {grad_x, grad_weight, grad_bias};
   }
   void release() override {
@@ -100,8 +100,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
   Tensor mean = row_stat(x), rstd = row_stat(x);
   backend(x.device()).layer_norm(x, weight, bias, eps, out, mean, rstd);
   if (autograd::needs_grad({&x, &weight, &bias}))
-    autograd::record(std::make_shared<LayerNormBackward>(x, weight, bias, mean, rstd), {&x, &weight, &bias},
-                     {&out});
+    autograd::record(std::make_shared<LayerNormBackward>(x, weight, bias, mean, rstd), {&x, &weight, &bias}, {&out});
   return out;
 }
 

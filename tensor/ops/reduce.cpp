@@ -161,8 +161,7 @@ class ProdBackward final : public Node {
     const Tensor zero = eq(x, 0.0);
     const Tensor zeros = reduce_keepdim(ReduceOp::sum, zero, mask_, DType::i64);
     const Tensor rest = reduce_keepdim(ReduceOp::prod, where(zero, 1.0, x), mask_, x.dtype());
-    const Tensor others =
-        where(zero, where(eq(zeros, 1.0), rest, 0.0), where(eq(zeros, 0.0), div(rest, x), 0.0));
+    const Tensor others = where(zero, where(eq(zeros, 1.0), rest, 0.0), where(eq(zeros, 0.0), div(rest, x), 0.0));
     return {mul(others, keepdim_grad(g[0], keep_))};
   }
   void release() override { x_.reset(); }
@@ -289,8 +288,10 @@ Tensor scan(ScanOp op, const Tensor& x, int dim, bool reverse) {
   backend(x.device()).scan(op, x, dim, reverse, out);
   if (is_floating(dtype) && autograd::needs_grad({&x})) {
     std::shared_ptr<Node> node;
-    if (op == ScanOp::cumsum) node = std::make_shared<CumsumBackward>(dim, reverse);
-    else node = std::make_shared<LogcumsumexpBackward>(x, out, dim, reverse);
+    if (op == ScanOp::cumsum)
+      node = std::make_shared<CumsumBackward>(dim, reverse);
+    else
+      node = std::make_shared<LogcumsumexpBackward>(x, out, dim, reverse);
     autograd::record(node, {&x}, {&out});
   }
   return out;
@@ -410,8 +411,12 @@ Tensor logsumexp(const Tensor& x, const DimList& dims, bool keepdim) {
   return out;
 }
 
-Tensor all(const Tensor& x, const DimList& dims, bool keepdim) { return logical(ReduceOp::all, "all", x, dims, keepdim); }
-Tensor any(const Tensor& x, const DimList& dims, bool keepdim) { return logical(ReduceOp::any, "any", x, dims, keepdim); }
+Tensor all(const Tensor& x, const DimList& dims, bool keepdim) {
+  return logical(ReduceOp::all, "all", x, dims, keepdim);
+}
+Tensor any(const Tensor& x, const DimList& dims, bool keepdim) {
+  return logical(ReduceOp::any, "any", x, dims, keepdim);
+}
 
 ValuesIndices max(const Tensor& x, int64_t dim, bool keepdim) {
   return extremum_along(ArgReduceOp::max, "max", x, dim, keepdim);
@@ -419,8 +424,12 @@ ValuesIndices max(const Tensor& x, int64_t dim, bool keepdim) {
 ValuesIndices min(const Tensor& x, int64_t dim, bool keepdim) {
   return extremum_along(ArgReduceOp::min, "min", x, dim, keepdim);
 }
-Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) { return arg_along(ArgReduceOp::max, "argmax", x, dim, keepdim); }
-Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) { return arg_along(ArgReduceOp::min, "argmin", x, dim, keepdim); }
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
+  return arg_along(ArgReduceOp::max, "argmax", x, dim, keepdim);
+}
+Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) {
+  return arg_along(ArgReduceOp::min, "argmin", x, dim, keepdim);
+}
 Tensor argmax(const Tensor& x) { return arg_flat(ArgReduceOp::max, "argmax", x); }
 Tensor argmin(const Tensor& x) { return arg_flat(ArgReduceOp::min, "argmin", x); }
 

@@ -42,8 +42,7 @@ Tensor softmax_forward(const Tensor& x, int64_t dim, bool log) {
   const int d = normalize_dim(dim, x.dim(), op);
   Tensor out = make_tensor(x.shape(), x.dtype(), x.device());
   backend(x.device()).softmax(as_rows(x), d, log, as_rows(out));
-  if (autograd::needs_grad({&x}))
-    autograd::record(std::make_shared<SoftmaxBackward>(out, d, log), {&x}, {&out});
+  if (autograd::needs_grad({&x})) autograd::record(std::make_shared<SoftmaxBackward>(out, d, log), {&x}, {&out});
   return out;
 }
 

@@ -28,9 +28,7 @@ Tensor random_input(const Shape& shape, DeviceDType p, uint64_t seed, double sca
   return mul(randn(shape, DType::f64, kCPU, &gen), scale).to(p.dtype).to(p.device);
 }
 
-Tensor targets(const std::vector<int64_t>& t, Device device = kCPU) {
-  return from_vector<int64_t>(t).to(device);
-}
+Tensor targets(const std::vector<int64_t>& t, Device device = kCPU) { return from_vector<int64_t>(t).to(device); }
 
 // Per-row losses and the logits' gradient (for an upstream gradient of 1 on every row's
 // loss) of softmax cross-entropy, in f64.
@@ -91,8 +89,8 @@ TEST_P(Loss, CrossEntropyMatchesF64ForEveryOption) {
       const std::vector<int64_t> tv = {0, 4, ignore, 2, 3, 1};
       const CrossEntropyRef ref = cross_entropy_ref(values(x), rows, classes, tv, ignore, smoothing);
       for (Reduction red : {Reduction::none, Reduction::sum, Reduction::mean}) {
-        SCOPED_TRACE(::testing::Message() << "smoothing " << smoothing << " ignore " << ignore << " reduction "
-                                          << static_cast<int>(red));
+        SCOPED_TRACE(::testing::Message()
+                     << "smoothing " << smoothing << " ignore " << ignore << " reduction " << static_cast<int>(red));
         Tensor xr = x.detach().requires_grad_();
         const Tensor loss = cross_entropy(xr, targets(tv, p.device), {ignore, smoothing, red});
         const double k = red == Reduction::mean ? 1.0 / static_cast<double>(ref.count) : 1.0;
@@ -181,8 +179,8 @@ TEST_P(Loss, NegativeInfinityLogits) {
   EXPECT_TRUE(all_close(loss, {ref0.loss[0], ref1.loss[0]}, tol, tol));
   loss.backward(ones({2}, p.dtype, p.device));
   const std::vector<double> g = values(x.grad());
-  EXPECT_TRUE(all_close(x.grad(), {ref0.grad[0], 0.0, ref0.grad[1], 0.0, ref1.grad[0], ref1.grad[1], 0.0, 0.0}, tol,
-                        tol));
+  EXPECT_TRUE(
+      all_close(x.grad(), {ref0.grad[0], 0.0, ref0.grad[1], 0.0, ref1.grad[0], ref1.grad[1], 0.0, 0.0}, tol, tol));
   for (size_t i : {1, 3, 6, 7}) EXPECT_EQ(g[i], 0.0) << i;
 
   const Tensor hard = make({0.0, -kInf, 1.0, -kInf, -kInf, -kInf}, {2, 3}, p);
@@ -206,8 +204,7 @@ TEST_P(Loss, NllLossMatchesF64) {
     Tensor lr = lp.detach().requires_grad_();
     const Tensor loss = nll_loss(lr, targets(t, p.device), /*ignore_index=*/-1, red);
     const double k = red == Reduction::mean ? 1.0 / 3 : 1.0;
-    EXPECT_TRUE(all_close(loss, red == Reduction::none ? per_row : std::vector<double>{k * sum_of(per_row)}, tol,
-                          tol));
+    EXPECT_TRUE(all_close(loss, red == Reduction::none ? per_row : std::vector<double>{k * sum_of(per_row)}, tol, tol));
     const Tensor seed = red == Reduction::none ? make({1, 2, 3, 4}, {4}, p) : ones({}, p.dtype, p.device);
     const Tensor g = autograd::grad({loss}, {seed}, {lr})[0];
     const std::vector<double> w = red == Reduction::none ? std::vector<double>{1, 2, 3, 4} : std::vector<double>(4, k);
@@ -225,13 +222,18 @@ TEST(LossGrad, CrossEntropyFiniteDifferences) {
     for (double smoothing : {0.0, 0.2}) {
       SCOPED_TRACE(::testing::Message() << "reduction " << static_cast<int>(red) << " smoothing " << smoothing);
       EXPECT_TRUE(gradcheck_ok(
-          [&](const std::vector<Tensor>& v) { return cross_entropy(v[0], v[1], {-100, smoothing, red}); }, {x, t}));
+          [&](const std::vector<Tensor>& v) {
+            return cross_entropy(v[0], v[1], {-100, smoothing, red});
+          },
+          {x, t}));
     }
   }
   // Non-contiguous logits, one row, an empty batch, masked logits.
   const Tensor xt = random_input({5, 4}, p, 7);
   EXPECT_TRUE(gradcheck_ok(
-      [&](const std::vector<Tensor>& v) { return cross_entropy(transpose(v[0], 0, 1), v[1], {-100, 0.1}); },
+      [&](const std::vector<Tensor>& v) {
+        return cross_entropy(transpose(v[0], 0, 1), v[1], {-100, 0.1});
+      },
       {xt, t}));
   EXPECT_TRUE(gradcheck_ok([&](const std::vector<Tensor>& v) { return cross_entropy(v[0], v[1]); },
                            {random_input({5}, p, 8), from_vector<int64_t>({3}, Shape{})}));
@@ -246,8 +248,7 @@ TEST(LossGrad, NllLossFiniteDifferences) {
   const Tensor lp = random_input({4, 3}, p, 9);
   const Tensor t = targets({2, 0, -100, 1});
   for (Reduction red : {Reduction::none, Reduction::sum, Reduction::mean}) {
-    EXPECT_TRUE(gradcheck_ok([&](const std::vector<Tensor>& v) { return nll_loss(v[0], v[1], -100, red); },
-                             {lp, t}));
+    EXPECT_TRUE(gradcheck_ok([&](const std::vector<Tensor>& v) { return nll_loss(v[0], v[1], -100, red); }, {lp, t}));
   }
   EXPECT_TRUE(gradcheck_ok([&](const std::vector<Tensor>& v) { return nll_loss(transpose(v[0], 0, 1), v[1]); },
                            {random_input({3, 4}, p, 10), t}));

@@ -27,8 +27,8 @@ struct NormRef {
 };
 
 // layer_norm (centred) or rms_norm; w and b empty when absent.
-NormRef norm_ref(bool centred, const std::vector<double>& x, const std::vector<double>& w,
-                 const std::vector<double>& b, const std::vector<double>& g, int64_t d, double eps) {
+NormRef norm_ref(bool centred, const std::vector<double>& x, const std::vector<double>& w, const std::vector<double>& b,
+                 const std::vector<double>& g, int64_t d, double eps) {
   const size_t n = static_cast<size_t>(d);
   const size_t rows = x.size() / n;
   NormRef r;
@@ -181,9 +181,8 @@ TEST(NormGrad, FiniteDifferences) {
   EXPECT_TRUE(gradcheck_ok([](const std::vector<Tensor>& v) { return rms_norm(v[0], Tensor()); }, {x}));
   // Non-contiguous x (3-d, transposed), a 1-d x, and an empty batch.
   const Tensor x3 = random_input({4, 2, 3}, p, 15);
-  EXPECT_TRUE(gradcheck_ok(
-      [](const std::vector<Tensor>& v) { return layer_norm(transpose(v[0], 0, 2), v[1], v[2]); },
-      {x3, random_input({4}, p, 16), random_input({4}, p, 17)}));
+  EXPECT_TRUE(gradcheck_ok([](const std::vector<Tensor>& v) { return layer_norm(transpose(v[0], 0, 2), v[1], v[2]); },
+                           {x3, random_input({4}, p, 16), random_input({4}, p, 17)}));
   EXPECT_TRUE(gradcheck_ok([](const std::vector<Tensor>& v) { return rms_norm(transpose(v[0], 0, 2), v[1]); },
                            {x3, random_input({4}, p, 18)}));
   EXPECT_TRUE(gradcheck_ok([](const std::vector<Tensor>& v) { return layer_norm(v[0], v[1], v[2]); },

@@ -143,8 +143,8 @@ std::vector<ReduceCase> reduce_cases() {
 const std::vector<DimList> kDimLists = {{}, {0}, {1}, {2}, {-1}, {0, 2}, {2, 0}, {1, 2}, {-3, -2}, {0, 1, 2}};
 
 // Checks op(x, dims, keepdim) for every dims list and both keepdims.
-void expect_matches_reference(const ReduceCase& c, const Tensor& x, const std::vector<DimList>& dim_lists,
-                              double atol, double rtol) {
+void expect_matches_reference(const ReduceCase& c, const Tensor& x, const std::vector<DimList>& dim_lists, double atol,
+                              double rtol) {
   for (const DimList& dims : dim_lists) {
     const std::vector<double> expected = reference(x, dims, c.ref);
     for (bool keepdim : {false, true}) {
@@ -297,9 +297,9 @@ TEST_P(ReduceForward, ArgReductionsMatchReferenceOnLargeAndStridedInputs) {
       return static_cast<double>(best);
     };
   };
-  const std::vector<Tensor> inputs = {
-      sample({5, 7, 3}, p, 20), sample({5, 7, 3}, p, 21).transpose(0, 2), sample({3, 100000}, p, 22),
-      sample({70000, 3}, p, 23), sample({1, 200000}, p, 24), slice(sample({6, 9}, p, 25), 1, 0, 9, 3)};
+  const std::vector<Tensor> inputs = {sample({5, 7, 3}, p, 20),   sample({5, 7, 3}, p, 21).transpose(0, 2),
+                                      sample({3, 100000}, p, 22), sample({70000, 3}, p, 23),
+                                      sample({1, 200000}, p, 24), slice(sample({6, 9}, p, 25), 1, 0, 9, 3)};
   for (const Tensor& x : inputs) {
     for (int64_t d = 0; d < x.dim(); ++d) {
       SCOPED_TRACE(::testing::Message() << describe(x) << " dim " << d);
@@ -398,8 +398,12 @@ TEST_P(ScanForward, MatchesReferenceAlongEveryDim) {
   SUBTB_SKIP_WITHOUT_DEVICE(p.device);
   const double tol = tolerance(p.dtype);
   const Tensor x = sample({3, 4, 5}, p, 30);
-  const std::vector<Tensor> inputs = {x, x.transpose(0, 2), slice(x, 2, 0, 5, 2), sample({300, 200}, p, 31),
-                                      sample({2, 40000}, p, 32), sample({1, 5}, p, 33).expand({4, 5})};
+  const std::vector<Tensor> inputs = {x,
+                                      x.transpose(0, 2),
+                                      slice(x, 2, 0, 5, 2),
+                                      sample({300, 200}, p, 31),
+                                      sample({2, 40000}, p, 32),
+                                      sample({1, 5}, p, 33).expand({4, 5})};
   for (const Tensor& in : inputs) {
     for (int64_t d = -in.dim(); d < in.dim(); ++d) {
       SCOPED_TRACE(::testing::Message() << describe(in) << " dim " << d);
@@ -418,7 +422,7 @@ TEST_P(ScanForward, LogcumsumexpIsExactAtInfinities) {
   SUBTB_SKIP_WITHOUT_DEVICE(p.device);
   const double tol = tolerance(p.dtype);
   const double l = std::log(std::exp(0.5) + std::exp(1.0));
-  const Tensor x = from_vector<double>({-kInf, -kInf, 0.5, -kInf, 1.0,    //
+  const Tensor x = from_vector<double>({-kInf, -kInf, 0.5, -kInf, 1.0,      //
                                         -kInf, -kInf, -kInf, -kInf, -kInf,  //
                                         1.0, kInf, 2.0, -kInf, kNaN},
                                        {3, 5})
@@ -450,12 +454,17 @@ TEST(ReduceGrad, EveryDifferentiableReduction) {
     // Non-contiguous: transposed, strided, and broadcast (the gradient sums back).
     auto op = c.op;
     EXPECT_TRUE(gradcheck_ok([op](const std::vector<Tensor>& v) { return op(v[0].t(), {1}, false); }, {x}));
-    EXPECT_TRUE(gradcheck_ok([op](const std::vector<Tensor>& v) { return op(slice(v[0], 1, 0, 4, 2), {0}, true); }, {x}));
+    EXPECT_TRUE(
+        gradcheck_ok([op](const std::vector<Tensor>& v) { return op(slice(v[0], 1, 0, 4, 2), {0}, true); }, {x}));
     const Tensor col = sample({3}, p, 41, c.mean, c.stddev);
-    EXPECT_TRUE(gradcheck_ok([op](const std::vector<Tensor>& v) { return op(v[0].unsqueeze(1).expand({3, 4}), {0}, false); },
-                             {col}));
+    EXPECT_TRUE(gradcheck_ok(
+        [op](const std::vector<Tensor>& v) {
+          return op(v[0].unsqueeze(1).expand({3, 4}), {0}, false);
+        },
+        {col}));
     // Empty: the reduced dim has elements, the kept one has none.
-    EXPECT_TRUE(gradcheck_ok([op](const std::vector<Tensor>& v) { return op(v[0], {1}, false); }, {zeros({0, 3}, DType::f64)}));
+    EXPECT_TRUE(
+        gradcheck_ok([op](const std::vector<Tensor>& v) { return op(v[0], {1}, false); }, {zeros({0, 3}, DType::f64)}));
   }
 }
 
@@ -500,8 +509,8 @@ TEST(ReduceGrad, MaxMinAlongDimGoToTheSelectedIndex) {
   for (int64_t d : {0, 1, -1}) {
     for (bool keepdim : {false, true}) {
       EXPECT_TRUE(gradcheck_ok([=](const std::vector<Tensor>& v) { return max(v[0], d, keepdim).values; }, {x}));
-      EXPECT_TRUE(gradcheck_ok([=](const std::vector<Tensor>& v) { return min(v[0].transpose(0, 2), d, keepdim).values; },
-                               {x}));
+      EXPECT_TRUE(gradcheck_ok(
+          [=](const std::vector<Tensor>& v) { return min(v[0].transpose(0, 2), d, keepdim).values; }, {x}));
     }
   }
   Tensor t = f64({3, 1, 3}, {3}).requires_grad_();
@@ -528,7 +537,7 @@ TEST(ReduceGrad, LogsumexpAtMinusInfinity) {
 TEST(ScanGrad, CumsumAndLogcumsumexp) {
   const DeviceDType p{kCPU, DType::f64};
   const Tensor x = sample({3, 5}, p, 50);
-  const Tensor big = sample({6, 7}, p, 51);  // > 32 outputs: random projections with both signs
+  const Tensor big = sample({6, 7}, p, 51);                // > 32 outputs: random projections with both signs
   const Tensor w = f64({1.0, -2.0, 0.5, -0.3, 1.5}, {5});  // gradients of both signs
   for (int64_t d : {0, 1, -1}) {
     EXPECT_TRUE(gradcheck_ok([d](const std::vector<Tensor>& v) { return cumsum(v[0], d); }, {x}));
@@ -548,8 +557,8 @@ TEST(ScanGrad, LogcumsumexpWithMinusInfinityPrefixes) {
   const Tensor x = f64({-kInf, -kInf, 0.3, -kInf, 1.2, -0.4}, {6});
   const Tensor w = f64({0.7, -1.3, 2.0, -0.5}, {4});
   // Outputs past the -inf prefix are finite, so finite differences apply to them.
-  EXPECT_TRUE(gradcheck_ok([w](const std::vector<Tensor>& v) { return logcumsumexp(v[0], 0).narrow(0, 2, 4) * w; },
-                           {x}));
+  EXPECT_TRUE(
+      gradcheck_ok([w](const std::vector<Tensor>& v) { return logcumsumexp(v[0], 0).narrow(0, 2, 4) * w; }, {x}));
   // Including the -inf outputs: a finite gradient, exactly 0 at every -inf input.
   Tensor leaf = x.clone().requires_grad_();
   logcumsumexp(leaf, 0).backward(f64({1, 1, 0.7, -1.3, 2.0, -0.5}, {6}));

@@ -97,18 +97,19 @@ TEST_P(Softmax, ForwardAndBackwardMatchF64AlongEveryDim) {
 }
 
 // Rows longer than one chunk of the online pass, with the max in the first, middle or
-// last chunk (rising rows rescale the running sum at every chunk), and enough rows to
-// run on several threads.
+// last chunk (rising rows rescale the running sum at every chunk) or after a chunk that
+// is all -inf, and enough rows to run on several threads.
 TEST_P(Softmax, LongRowsAndManyRows) {
   const DeviceDType p = GetParam();
   SUBTB_SKIP_WITHOUT_DEVICE(p.device);
   const double tol = tolerance(p.dtype);
   const int64_t n = 5000;
   std::vector<double> v;
-  for (int64_t j = 0; j < n; ++j) v.push_back(0.004 * static_cast<double>(j));             // rising
-  for (int64_t j = 0; j < n; ++j) v.push_back(-0.004 * static_cast<double>(j));            // falling
-  for (int64_t j = 0; j < n; ++j) v.push_back(j == n / 2 ? 30.0 : std::sin(0.01 * j));    // peak mid-row
-  const Shape shape{3, n};
+  for (int64_t j = 0; j < n; ++j) v.push_back(0.004 * static_cast<double>(j));           // rising
+  for (int64_t j = 0; j < n; ++j) v.push_back(-0.004 * static_cast<double>(j));          // falling
+  for (int64_t j = 0; j < n; ++j) v.push_back(j == n / 2 ? 30.0 : std::sin(0.01 * j));   // peak mid-row
+  for (int64_t j = 0; j < n; ++j) v.push_back(j < n / 2 ? -kInf : -1000.0 - 0.001 * j);  // masked first half
+  const Shape shape{4, n};
   const Tensor x = make(v, shape, p);
   for (bool log : {false, true}) {
     const Tensor y = log ? log_softmax(x) : softmax(x);
