@@ -35,7 +35,9 @@ struct EnvFlags {
 };
 
 void add_task_argument(CLI::App* cmd, EnvFlags& flags) {
-  cmd->add_option("task", flags.task, "The task: numberline, numberline-ood, blackjack, ezpoints or points24")
+  cmd->add_option("task", flags.task,
+                  "The task: numberline, numberline-ood, blackjack, ezpoints, points24, household or "
+                  "household-unseen")
       ->required()
       ->check(CLI::IsMember(vlm::task_names()));
   cmd->add_option("--seed", flags.seed, "Seed of the first episode (episode i uses seed + i)")
