@@ -32,6 +32,15 @@ double tolerance(DType dtype) {
   }
 }
 
+Tensor make(const std::vector<double>& v, const Shape& shape, DeviceDType p) {
+  return from_vector<double>(v, shape).to(p.dtype).to(p.device);
+}
+
+Tensor random_input(const Shape& shape, DeviceDType p, uint64_t seed, double scale, double shift) {
+  Generator gen(seed);
+  return add(mul(randn(shape, DType::f64, kCPU, &gen), scale), shift).to(p.dtype).to(p.device);
+}
+
 std::vector<double> values(const Tensor& t) { return t.to(kCPU).to(DType::f64).contiguous().to_vector<double>(); }
 
 ::testing::AssertionResult all_close(const Tensor& actual, const std::vector<double>& expected, double atol,

@@ -44,6 +44,12 @@ double tolerance(DType dtype);
 ::testing::AssertionResult all_close(const Tensor& actual, const Tensor& expected, double atol,
                                      double rtol = 0.0);
 
+// A tensor of p's dtype and device holding the given values.
+Tensor make(const std::vector<double>& values, const Shape& shape, DeviceDType p);
+// Normal(shift, scale^2) values drawn in f64 from a seeded generator, then converted to
+// p's dtype and moved to p's device: the same numbers on every device.
+Tensor random_input(const Shape& shape, DeviceDType p, uint64_t seed, double scale = 2.0, double shift = 0.0);
+
 // The tensor's values as f64 on the host, row-major.
 std::vector<double> values(const Tensor& t);
 

@@ -16,6 +16,7 @@ using testing::all_close;
 using testing::DeviceDType;
 using testing::gradcheck_ok;
 using testing::tolerance;
+using testing::make;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -70,10 +71,6 @@ std::vector<UnaryCase> unary_cases() {
       {"pow_half", [](const Tensor& x) { return pow(x, 0.5); }, [](double x) { return std::sqrt(x); }, &kPositive},
       {"pow_0", [](const Tensor& x) { return pow(x, 0.0); }, [](double) { return 1.0; }},
   };
-}
-
-Tensor make(const std::vector<double>& v, const Shape& shape, DeviceDType p) {
-  return from_vector<double>(v, shape).to(p.dtype).to(p.device);
 }
 
 class ElementwiseForward : public ::testing::TestWithParam<DeviceDType> {};

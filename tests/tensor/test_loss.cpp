@@ -16,17 +16,10 @@ using testing::DeviceDType;
 using testing::gradcheck_ok;
 using testing::tolerance;
 using testing::values;
+using testing::make;
+using testing::random_input;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-Tensor make(const std::vector<double>& v, const Shape& shape, DeviceDType p) {
-  return from_vector<double>(v, shape).to(p.dtype).to(p.device);
-}
-
-Tensor random_input(const Shape& shape, DeviceDType p, uint64_t seed, double scale = 2.0) {
-  Generator gen(seed);
-  return mul(randn(shape, DType::f64, kCPU, &gen), scale).to(p.dtype).to(p.device);
-}
 
 Tensor targets(const std::vector<int64_t>& t, Device device = kCPU) { return from_vector<int64_t>(t).to(device); }
 

@@ -15,11 +15,7 @@ using testing::DeviceDType;
 using testing::gradcheck_ok;
 using testing::tolerance;
 using testing::values;
-
-Tensor random_input(const Shape& shape, DeviceDType p, uint64_t seed, double scale = 1.0, double shift = 0.0) {
-  Generator gen(seed);
-  return add(mul(randn(shape, DType::f64, kCPU, &gen), scale), shift).to(p.dtype).to(p.device);
-}
+using testing::random_input;
 
 // Outputs and gradients of a norm over rows of length d, for upstream gradient g.
 struct NormRef {

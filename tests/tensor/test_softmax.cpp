@@ -15,18 +15,11 @@ using testing::DeviceDType;
 using testing::gradcheck_ok;
 using testing::tolerance;
 using testing::values;
+using testing::make;
+using testing::random_input;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-Tensor make(const std::vector<double>& v, const Shape& shape, DeviceDType p) {
-  return from_vector<double>(v, shape).to(p.dtype).to(p.device);
-}
-
-Tensor random_input(const Shape& shape, DeviceDType p, uint64_t seed, double scale = 2.0) {
-  Generator gen(seed);
-  return mul(randn(shape, DType::f64, kCPU, &gen), scale).to(p.dtype).to(p.device);
-}
 
 // The rows along `dim` of a row-major `shape`: calls f(indices of the row's elements).
 template <class F>
