@@ -20,7 +20,7 @@ void random_play(benchmark::State& state, Game& game, std::uint32_t num_actions)
   std::uint64_t episode = 0;
   game.reset(episode);
   for (auto _ : state) {
-    const GameStep s = game.step(static_cast<int>(rng.uniform(num_actions)));
+    const GameStep s = game.step(static_cast<int>(rng.below(num_actions)));
     benchmark::DoNotOptimize(s);
     if (s.over()) game.reset(++episode);
   }
@@ -73,7 +73,7 @@ void render_loop(benchmark::State& state, Game& game, std::uint32_t num_actions)
   std::uint64_t seed = 0;
   for (auto _ : state) {
     game.reset(seed++);
-    if (rng.uniform(2)) game.step(static_cast<int>(rng.uniform(num_actions)));
+    if (rng.below(2)) game.step(static_cast<int>(rng.below(num_actions)));
     game.render(image);
     benchmark::DoNotOptimize(image.bytes().data());
   }

@@ -111,7 +111,7 @@ void render_samples(const EnvFlags& flags, int n, int random_steps, const std::f
     cards::Rng rng(seed);
     bool over = false;
     for (int s = 0; s < random_steps && !over; ++s) {
-      over = task->step(rng.uniform(static_cast<std::uint32_t>(task->actions().size()))).over();
+      over = task->step(rng.below(static_cast<std::uint32_t>(task->actions().size()))).over();
     }
     task->render(image);
     char name[64];

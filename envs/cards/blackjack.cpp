@@ -20,10 +20,10 @@ HandValue hand_value(std::span<const Card> cards) {
 }
 
 Card draw_blackjack_card(Rng& rng) {
-  const auto suit = static_cast<Suit>(rng.uniform(4));
-  const auto value = static_cast<std::uint8_t>(1 + rng.uniform(13));
+  const auto suit = static_cast<Suit>(rng.below(4));
+  const auto value = static_cast<std::uint8_t>(1 + rng.below(13));
   if (value < 10) return {value, suit};
-  return {static_cast<std::uint8_t>(11 + rng.uniform(3)), suit};
+  return {static_cast<std::uint8_t>(11 + rng.below(3)), suit};
 }
 
 void BlackJack::reset(std::uint64_t seed) {

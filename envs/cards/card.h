@@ -26,7 +26,7 @@ inline int card_value(Card card) { return card.rank > 10 ? 10 : card.rank; }
 
 // Uniform over the 52 cards of a deck (with replacement: an infinite deck).
 inline Card random_card(Rng& rng) {
-  return {static_cast<std::uint8_t>(1 + rng.uniform(13)), static_cast<Suit>(rng.uniform(4))};
+  return {static_cast<std::uint8_t>(1 + rng.below(13)), static_cast<Suit>(rng.below(4))};
 }
 
 }  // namespace subtb::cards

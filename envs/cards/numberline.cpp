@@ -15,8 +15,8 @@ NumberLine::NumberLine(NumberLineConfig config) : config_(config) {
 
 void NumberLine::reset(std::uint64_t seed) {
   Rng rng(seed);
-  current_ = rng.uniform_int(config_.low, config_.high);
-  target_ = rng.uniform_int(config_.low, config_.high);
+  current_ = rng.between(config_.low, config_.high);
+  target_ = rng.between(config_.low, config_.high);
   if (target_ == current_) target_ = config_.low + (target_ - config_.low + 1) % (config_.high - config_.low);
   steps_ = 0;
   over_ = false;

@@ -65,7 +65,7 @@ void PointsGame::reset(std::uint64_t seed) {
     values_.clear();
     // The first num_cards steps of a Fisher-Yates shuffle deal without replacement.
     for (int i = 0; i < config_.num_cards; ++i) {
-      std::swap(deck[i], deck[i + static_cast<int>(rng.uniform(static_cast<std::uint32_t>(52 - i)))]);
+      std::swap(deck[i], deck[i + static_cast<int>(rng.below(static_cast<std::uint32_t>(52 - i)))]);
       cards_.push_back(deck[i]);
       values_.push_back(card_value(deck[i]));
     }

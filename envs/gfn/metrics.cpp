@@ -91,7 +91,7 @@ double simulated_sampling_l1(std::span<const double> p, std::int64_t samples, in
   for (int r = 0; r < repeats; ++r) {
     std::fill(counts.begin(), counts.end(), 0.0);
     for (std::int64_t s = 0; s < samples; ++s) {
-      const double u = rng.uniform() * total;
+      const double u = rng.uniform01() * total;
       const auto it = std::upper_bound(cumulative.begin(), cumulative.end(), u);
       counts[std::min(static_cast<std::size_t>(it - cumulative.begin()), p.size() - 1)] += 1.0;
     }

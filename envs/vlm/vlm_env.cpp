@@ -39,7 +39,7 @@ StepResult VlmEnv::step_text(std::string_view generated) {
   ++stats_.invalid;
   if (options_.on_invalid == InvalidFallback::random_action) {
     const std::size_t task_actions = actions_.size() - (options_.done_action ? 1 : 0);
-    return take(fallback_rng_.uniform(static_cast<std::uint32_t>(task_actions)), parsed.status);
+    return take(fallback_rng_.below(static_cast<std::uint32_t>(task_actions)), parsed.status);
   }
   ++steps_;
   ++stats_.steps;

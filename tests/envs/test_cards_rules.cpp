@@ -23,7 +23,7 @@ TEST(Rng, UniformCoversTheRangeEvenly) {
   Rng rng(42);
   std::array<int, 13> counts{};
   constexpr int n = 130000;
-  for (int i = 0; i < n; ++i) ++counts[rng.uniform(13)];
+  for (int i = 0; i < n; ++i) ++counts[rng.below(13)];
   for (int c : counts) EXPECT_NEAR(c, n / 13.0, 5 * std::sqrt(n / 13.0));
   Rng a(7), b(7);
   for (int i = 0; i < 100; ++i) EXPECT_EQ(a.next(), b.next());
