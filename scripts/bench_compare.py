@@ -6,6 +6,8 @@ means subtb is faster).
 
 Usage: scripts/bench_compare.py [--bench build/release/bench/bench_ops] [--threads 2]
                                 [--filter REGEX] [--repetitions 5] [--openblas-coretype NAME]
+                                [--peer bench/peers/ops.py] [--peer-arg ARG ...]
+The SubTB comparison: --bench build/release/bench/bench_objectives --peer bench/peers/subtb.py
 """
 import argparse
 import datetime
@@ -28,6 +30,8 @@ def target(name):
         return ">= 0.9x", lambda ours, theirs: theirs / ours >= 0.9
     if name == "tiny_add_16/grad:1":
         return "<= 300 ns", lambda ours, theirs: ours <= 300
+    if name.startswith("subtb_fused/"):
+        return ">= 20x", lambda ours, theirs: theirs / ours >= 20
     return ">= 1.0x", lambda ours, theirs: theirs / ours >= 1.0
 
 
@@ -57,8 +61,8 @@ def openblas_core(env):
     return out.stdout.strip() or "unknown"
 
 
-def run_torch(threads, regex):
-    cmd = [sys.executable, str(ROOT / "bench/peers/ops.py"), f"--threads={threads}", f"--filter={regex}"]
+def run_torch(peer, threads, regex, extra_args):
+    cmd = [sys.executable, str(peer), f"--threads={threads}", f"--filter={regex}", *extra_args]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out), shlex.join(cmd)
 
@@ -99,6 +103,10 @@ def machine():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bench", default=ROOT / "build/release/bench/bench_ops", type=Path)
+    parser.add_argument("--peer", default=ROOT / "bench/peers/ops.py", type=Path,
+                        help="the PyTorch peer script (bench/peers/subtb.py goes with bench_objectives)")
+    parser.add_argument("--peer-arg", action="append", default=[],
+                        help="an extra argument for the peer script (repeatable)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--filter", default=".", help="regex selecting workloads in both runs")
     parser.add_argument("--repetitions", type=int, default=5, help="Google Benchmark repetitions (median kept)")
@@ -108,13 +116,13 @@ def main():
 
     header = machine()
     ours, ours_cmd, core = run_subtb(args.bench, args.threads, args.filter, args.repetitions, args.openblas_coretype)
-    peer, peer_cmd = run_torch(args.threads, args.filter)
+    peer, peer_cmd = run_torch(args.peer, args.threads, args.filter, args.peer_arg)
     theirs = peer["results"]
 
     print("\n".join(header))
     print(f"- subtb: OpenBLAS with its {core} kernels, {args.threads} threads")
-    print(f"- PyTorch {peer['torch']} ({peer['blas']} BLAS, {peer['isa']} kernels), "
-          f"torch.set_num_threads({peer['threads']})")
+    details = f"{peer['blas']} BLAS, {peer['isa']} kernels" if "blas" in peer else peer.get("implementation", "")
+    print(f"- PyTorch {peer['torch']} ({details}), torch.set_num_threads({peer['threads']})")
     print(f"- commands:\n  - `{ours_cmd}`\n  - `{peer_cmd}`")
     print()
     print("| workload | subtb | PyTorch | speed vs PyTorch | target | met |")
