@@ -7,5 +7,6 @@ namespace subtb::cli {
 
 void add_demo_command(CLI::App& app);
 void add_env_commands(CLI::App& app);
+void add_train_command(CLI::App& app);
 
 }  // namespace subtb::cli
