@@ -1,5 +1,5 @@
-// The vectorised f32 exp behind exp(), softmax and cross-entropy: relative error within a
-// 3 ulp (the bound vec.h states) across the finite range, exact at 0, and special values.
+// The vectorised f32 exp behind exp(), softmax and cross-entropy: relative error within
+// 3 ulp (the bound vec.h states) across the finite range, exact at 0, special values.
 #include <gtest/gtest.h>
 
 #include <cmath>
