@@ -97,15 +97,11 @@ std::vector<Tensor> run(const std::vector<Tensor>& roots, const std::vector<Tens
     std::vector<Tensor> grads = std::move(buffer_of(n));
     buffers.erase(n);
 
-    bool is_capture_target = false;
     for (size_t c = 0; c < capture.size(); ++c) {
-      if (capture[c].node.get() == n) {
-        captured[c] = grads[capture[c].input_nr];
-        is_capture_target = true;
-      }
+      if (capture[c].node.get() == n) captured[c] = grads[capture[c].input_nr];
     }
+    // autograd::grad returns gradients instead of accumulating them into leaves.
     if (!capture.empty() && dynamic_cast<AccumulateGrad*>(n)) continue;
-    if (is_capture_target && dynamic_cast<AccumulateGrad*>(n)) continue;
 
     SUBTB_CHECK(!n->released, n->name(),
                 ": backward through this part of the graph a second time, but its saved tensors were freed "

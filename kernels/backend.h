@@ -214,9 +214,7 @@ class Backend {
 // device does not exist.
 Backend& backend(Device device);
 
-}  // namespace subtb
-
-namespace subtb {
 // Number of CUDA devices usable by this build: 0 without the CUDA backend or a GPU.
 int cuda_device_count();
+
 }  // namespace subtb
