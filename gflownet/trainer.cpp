@@ -73,13 +73,32 @@ double Trainer::step() {
   const Tensor loss = objective_loss(batch, config_.objective, config_.subtb, policy_.log_z);
   const double value = loss.item();
   const int64_t step = steps_done_ + 1;
-  SUBTB_CHECK(std::isfinite(value), "training step ", step, ": the ", to_string(config_.objective),
-              " loss is not finite (", value, ")");
+  if (!std::isfinite(value)) {
+    SUBTB_CHECK(config_.skip_nonfinite, "training step ", step, ": the ", to_string(config_.objective),
+                " loss is not finite (", value, ")");
+    steps_done_ = step;
+    return value;
+  }
   optimizer_.zero_grad();
   loss.backward();
   optimizer_.step();
   steps_done_ = step;
   return value;
+}
+
+nn::TrainingState Trainer::training_state() {
+  return {policy_, &optimizer_, {{"init", &init_gen_}, {"sampler", &sample_gen_}}};
+}
+
+void Trainer::save_checkpoint(const std::string& path, const std::string& config_json) {
+  nn::save_checkpoint(path, training_state(), steps_done_, config_json);
+}
+
+nn::CheckpointInfo Trainer::load_checkpoint(const std::string& path) {
+  const nn::CheckpointInfo info = nn::load_checkpoint(path, training_state());
+  steps_done_ = info.step;
+  last_samples_ = {};
+  return info;
 }
 
 double Trainer::learned_log_z() {

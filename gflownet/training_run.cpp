@@ -1,14 +1,21 @@
 #include "gflownet/training_run.h"
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
+#include <string_view>
 
 #include "envs/render/line_plot.h"
 #include "envs/render/png.h"
+#include "nn/atomic_file.h"
+#include "nn/safetensors.h"
 #include "tensor/error.h"
 
 namespace subtb::gflownet {
@@ -22,6 +29,7 @@ nlohmann::json to_json(const EvalRecord& r) {
   const PolicyMetrics& m = r.metrics;
   return {{"step", r.step},
           {"loss", number(r.loss)},
+          {"skipped", r.skipped},
           {"l1", number(m.l1)},
           {"empirical_l1", number(m.empirical_l1)},
           {"empirical_l1_floor", number(m.empirical_l1_floor)},
@@ -32,10 +40,119 @@ nlohmann::json to_json(const EvalRecord& r) {
           {"seconds", r.seconds}};
 }
 
-std::ofstream open_for_writing(const std::filesystem::path& path) {
-  std::ofstream file(path);
+std::ofstream open_for_writing(const std::filesystem::path& path, std::ios::openmode mode = std::ios::trunc) {
+  std::ofstream file(path, std::ios::out | mode);
   SUBTB_CHECK(file.good(), "training run: cannot write '", path.string(), "'");
   return file;
+}
+
+double number_or_nan(const nlohmann::json& v) {
+  return v.is_null() ? std::numeric_limits<double>::quiet_NaN() : v.get<double>();
+}
+
+EvalRecord from_json(const nlohmann::json& j) {
+  EvalRecord r;
+  r.step = j.at("step").get<int64_t>();
+  r.loss = number_or_nan(j.at("loss"));
+  r.skipped = j.at("skipped").get<int64_t>();
+  r.metrics.l1 = number_or_nan(j.at("l1"));
+  r.metrics.empirical_l1 = number_or_nan(j.at("empirical_l1"));
+  r.metrics.empirical_l1_floor = number_or_nan(j.at("empirical_l1_floor"));
+  r.metrics.samples = j.at("samples").get<int64_t>();
+  r.metrics.log_z = number_or_nan(j.at("log_z"));
+  r.metrics.log_z_true = number_or_nan(j.at("log_z_true"));
+  r.seconds = j.at("seconds").get<double>();
+  return r;
+}
+
+// What the loop accumulates between evaluations, and the time spent so far: the part of
+// a run's state that the trainer does not hold.
+struct LoopState {
+  double loss_sum = 0;  // of the finite losses since the previous evaluation
+  int64_t loss_count = 0;
+  std::vector<std::int32_t> terminal_states;  // sampled since the previous evaluation
+  int64_t skipped = 0;                        // steps with a non-finite loss, in the whole run
+  double seconds = 0;                         // before this session
+
+  nlohmann::json to_json() const {
+    return {{"loss_sum", loss_sum},
+            {"loss_count", loss_count},
+            {"terminal_states", terminal_states},
+            {"skipped", skipped},
+            {"seconds", seconds}};
+  }
+  static LoopState from_json(const nlohmann::json& j) {
+    return {j.at("loss_sum").get<double>(), j.at("loss_count").get<int64_t>(),
+            j.at("terminal_states").get<std::vector<std::int32_t>>(), j.at("skipped").get<int64_t>(),
+            j.at("seconds").get<double>()};
+  }
+};
+
+constexpr std::string_view kCheckpointPrefix = "step-", kCheckpointSuffix = ".safetensors";
+
+// The step of a checkpoint file's name, or nothing for other files (temporary ones included).
+std::optional<int64_t> checkpoint_step(const std::filesystem::path& file) {
+  const std::string name = file.filename().string();
+  if (!name.starts_with(kCheckpointPrefix) || !name.ends_with(kCheckpointSuffix)) return std::nullopt;
+  const std::string_view digits = std::string_view(name).substr(
+      kCheckpointPrefix.size(), name.size() - kCheckpointPrefix.size() - kCheckpointSuffix.size());
+  int64_t step = 0;
+  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), step);
+  if (digits.empty() || error != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return step;
+}
+
+std::filesystem::path checkpoint_dir(const std::filesystem::path& run_folder) { return run_folder / "checkpoints"; }
+
+// The folder's checkpoints, oldest first.
+std::vector<std::filesystem::path> checkpoints(const std::filesystem::path& run_folder) {
+  std::vector<std::pair<int64_t, std::filesystem::path>> found;
+  const std::filesystem::path dir = checkpoint_dir(run_folder);
+  if (std::filesystem::is_directory(dir)) {
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      if (const auto step = checkpoint_step(entry.path())) found.emplace_back(*step, entry.path());
+    }
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::filesystem::path> paths;
+  for (auto& [step, path] : found) paths.push_back(std::move(path));
+  return paths;
+}
+
+// Writes the step's checkpoint, then drops all but the two newest: a crash at any point
+// leaves at least one complete checkpoint.
+void write_checkpoint(Trainer& trainer, const RunOptions& options, const LoopState& loop) {
+  const std::filesystem::path dir = checkpoint_dir(options.out);
+  std::filesystem::create_directories(dir);
+  const nlohmann::json state = {{"config", nlohmann::json::parse(options.config_json)}, {"run", loop.to_json()}};
+  const std::string name =
+      std::string(kCheckpointPrefix) + std::to_string(trainer.steps_done()) + std::string(kCheckpointSuffix);
+  trainer.save_checkpoint((dir / name).string(), state.dump());
+  std::vector<std::filesystem::path> all = checkpoints(options.out);
+  for (size_t i = 0; i + 2 < all.size(); ++i) std::filesystem::remove(all[i]);
+}
+
+// The records of metrics.jsonl up to `step`; the file is rewritten (atomically) without
+// the later ones, which a run stopped after them but before its next checkpoint wrote.
+std::vector<EvalRecord> truncate_metrics(const std::filesystem::path& path, int64_t step) {
+  std::vector<EvalRecord> records;
+  std::ifstream file(path);
+  SUBTB_CHECK(file.good(), "training run: cannot read '", path.string(), "'");
+  std::string kept, line;
+  for (int64_t number = 1; std::getline(file, line); ++number) {
+    if (line.empty()) continue;
+    try {
+      const EvalRecord record = from_json(nlohmann::json::parse(line));
+      if (record.step > step) break;
+      records.push_back(record);
+      kept += line + "\n";
+    } catch (const nlohmann::json::exception& e) {
+      if (file.peek() == std::ifstream::traits_type::eof()) break;  // torn by a kill mid-write
+      SUBTB_THROW("training run: '", path.string(), "' line ", number, " is not a metrics record: ", e.what());
+    }
+  }
+  nn::write_file_atomically(path.string(), [&](nn::FileSink& sink) { sink.write(kept.data(), kept.size()); });
+  return records;
 }
 
 void write_curves(const std::vector<EvalRecord>& records, const std::filesystem::path& path) {
@@ -63,48 +180,106 @@ void print_progress(std::ostream& out, const EvalRecord& r, int64_t total_steps,
                 static_cast<long long>(r.step), static_cast<long long>(total_steps), r.loss, r.metrics.l1,
                 r.metrics.empirical_l1, r.metrics.empirical_l1_floor, r.metrics.log_z, r.metrics.log_z_true,
                 steps_per_second, eta);
-  out << line << std::endl;
+  out << line;
+  if (r.skipped > 0) out << "  skipped " << r.skipped << " (non-finite loss)";
+  out << std::endl;
 }
 
 }  // namespace
 
 std::vector<EvalRecord> run_training(const gfn::DiscreteEnv& env, Trainer& trainer, const RunOptions& options) {
-  SUBTB_CHECK(options.steps > 0 && options.eval_every > 0, "training run: steps and eval_every must be positive, got ",
-              options.steps, " and ", options.eval_every);
+  SUBTB_CHECK(options.steps > 0 && options.eval_every > 0 && options.checkpoint_every >= 0,
+              "training run: steps and eval_every must be positive and checkpoint_every non-negative, got ",
+              options.steps, ", ", options.eval_every, " and ", options.checkpoint_every);
   SUBTB_CHECK(nlohmann::json::accept(options.config_json), "training run: the config is not valid JSON");
+  const int64_t checkpoint_every = options.checkpoint_every > 0 ? options.checkpoint_every : options.eval_every;
+  const std::filesystem::path metrics_path = options.out / "metrics.jsonl";
+
+  std::vector<EvalRecord> records;
+  LoopState loop;
+  if (options.resume) {
+    const std::filesystem::path checkpoint = last_checkpoint(options.out);
+    const nn::CheckpointInfo info = trainer.load_checkpoint(checkpoint.string());
+    try {
+      loop = LoopState::from_json(nlohmann::json::parse(info.config).at("run"));
+    } catch (const nlohmann::json::exception& e) {
+      SUBTB_THROW("training run: '", checkpoint.string(), "' lacks the run loop's state: ", e.what());
+    }
+    SUBTB_CHECK(options.steps > info.step, "training run: '", checkpoint.string(), "' is at step ", info.step,
+                ", so resuming needs more steps than that, got ", options.steps);
+    if (std::filesystem::exists(metrics_path)) records = truncate_metrics(metrics_path, info.step);
+  } else {
+    // Checkpoints of an earlier run in this folder would be taken for this one's.
+    for (const std::filesystem::path& stale : checkpoints(options.out)) std::filesystem::remove(stale);
+  }
   std::filesystem::create_directories(options.out);
   open_for_writing(options.out / "config.json") << nlohmann::json::parse(options.config_json).dump(2) << "\n";
-  std::ofstream metrics = open_for_writing(options.out / "metrics.jsonl");
+  std::ofstream metrics = open_for_writing(metrics_path, options.resume ? std::ios::app : std::ios::trunc);
 
   const PolicyEvaluator evaluator(env);
-  std::vector<EvalRecord> records;
-  std::vector<std::int32_t> terminal_states;  // sampled since the previous evaluation
-  double loss_sum = 0;
-  int64_t loss_count = 0;
+  const int64_t first_step = trainer.steps_done() + 1;
   const auto start = std::chrono::steady_clock::now();
-  const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  const auto session_seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
 
-  for (int64_t step = 1; step <= options.steps; ++step) {
-    loss_sum += trainer.step();
-    ++loss_count;
+  for (int64_t step = first_step; step <= options.steps; ++step) {
+    const double loss = trainer.step();
+    if (std::isfinite(loss)) {
+      loop.loss_sum += loss;
+      ++loop.loss_count;
+    } else {
+      ++loop.skipped;
+    }
     const std::vector<std::int32_t> terminal = trainer.last_samples().terminal_states();
-    terminal_states.insert(terminal_states.end(), terminal.begin(), terminal.end());
-    if (step % options.eval_every != 0 && step != options.steps) continue;
+    loop.terminal_states.insert(loop.terminal_states.end(), terminal.begin(), terminal.end());
+    const bool last = step == options.steps;
 
-    EvalRecord record;
-    record.step = step;
-    record.loss = loss_sum / static_cast<double>(loss_count);
-    record.metrics = evaluator.evaluate(trainer.policy(), trainer.learned_log_z(), terminal_states);
-    record.seconds = elapsed();
-    records.push_back(record);
-    metrics << to_json(record).dump() << std::endl;
-    if (options.progress) print_progress(*options.progress, record, options.steps, step / record.seconds);
-    write_curves(records, options.out / "curves.png");
-    terminal_states.clear();
-    loss_sum = 0;
-    loss_count = 0;
+    if (step % options.eval_every == 0 || last) {
+      EvalRecord record;
+      record.step = step;
+      record.loss = loop.loss_count > 0 ? loop.loss_sum / static_cast<double>(loop.loss_count)
+                                        : std::numeric_limits<double>::quiet_NaN();
+      record.skipped = loop.skipped;
+      record.metrics = evaluator.evaluate(trainer.policy(), trainer.learned_log_z(), loop.terminal_states);
+      record.seconds = loop.seconds + session_seconds();
+      records.push_back(record);
+      metrics << to_json(record).dump() << std::endl;
+      if (options.progress) {
+        const double rate = static_cast<double>(step - first_step + 1) / session_seconds();
+        print_progress(*options.progress, record, options.steps, rate);
+      }
+      write_curves(records, options.out / "curves.png");
+      loop.terminal_states.clear();
+      loop.loss_sum = 0;
+      loop.loss_count = 0;
+    }
+    if (step % checkpoint_every == 0 || last) {
+      LoopState saved = loop;
+      saved.seconds += session_seconds();
+      write_checkpoint(trainer, options, saved);
+    }
   }
   return records;
+}
+
+std::filesystem::path last_checkpoint(const std::filesystem::path& run_folder) {
+  const std::vector<std::filesystem::path> all = checkpoints(run_folder);
+  SUBTB_CHECK(!all.empty(), "training run: '", checkpoint_dir(run_folder).string(), "' holds no checkpoint (",
+              kCheckpointPrefix, "<step>", kCheckpointSuffix, ")");
+  return all.back();
+}
+
+std::string saved_config(const std::filesystem::path& run_folder) {
+  const std::filesystem::path checkpoint = last_checkpoint(run_folder);
+  const nn::Metadata metadata = nn::load_safetensors(checkpoint.string()).metadata;
+  const auto it = metadata.find("config");
+  SUBTB_CHECK(it != metadata.end(), "training run: '", checkpoint.string(), "' is not a checkpoint (no config)");
+  try {
+    return nlohmann::json::parse(it->second).at("config").dump();
+  } catch (const nlohmann::json::exception& e) {
+    SUBTB_THROW("training run: '", checkpoint.string(), "' has no run config: ", e.what());
+  }
 }
 
 }  // namespace subtb::gflownet

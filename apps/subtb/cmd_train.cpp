@@ -1,14 +1,17 @@
 // `subtb train hypergrid`: train a GFlowNet on HyperGrid(D, H, R0) with trajectory
 // balance, detailed balance or SubTB(lambda), evaluating the exact L1 to the target
-// distribution as it goes; the run folder holds config.json, metrics.jsonl and curves.png.
+// distribution as it goes; the run folder holds config.json, metrics.jsonl, curves.png
+// and checkpoints/, from which --resume continues the run exactly.
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 
 #include "apps/subtb/commands.h"
 #include "envs/gfn/hypergrid.h"
 #include "gflownet/trainer.h"
 #include "gflownet/training_run.h"
+#include "tensor/error.h"
 
 namespace subtb::cli {
 
@@ -32,7 +35,10 @@ struct TrainFlags {
   double temperature = 1.0;
   std::uint64_t seed = 0;
   int64_t eval_every = 100;
+  int64_t checkpoint_every = 0;
+  bool skip_nonfinite = false;
   std::string out;
+  std::string resume;
 };
 
 // Validators with plain messages (CLI11's PositiveNumber names the largest double as the bound).
@@ -68,10 +74,80 @@ nlohmann::json config_json(const TrainFlags& f, const std::string& out) {
           {"temperature", f.temperature},
           {"seed", f.seed},
           {"eval_every", f.eval_every},
+          {"checkpoint_every", f.checkpoint_every},
+          {"skip_nonfinite", f.skip_nonfinite},
           {"out", out}};
 }
 
-void run_hypergrid(const TrainFlags& f) {
+// The flags that config_json records, with its keys; --steps is left out, as a resumed
+// run may extend the saved one.
+constexpr std::pair<const char*, const char*> kConfigFlags[] = {{"--ndim", "ndim"},
+                                                                {"--height", "height"},
+                                                                {"--r0", "r0"},
+                                                                {"--objective", "objective"},
+                                                                {"--lambda", "lambda"},
+                                                                {"--weighting", "weighting"},
+                                                                {"--batch", "batch"},
+                                                                {"--lr", "lr"},
+                                                                {"--lr-logz", "lr_logz"},
+                                                                {"--hidden", "hidden"},
+                                                                {"--layers", "layers"},
+                                                                {"--pb", "pb"},
+                                                                {"--epsilon", "epsilon"},
+                                                                {"--temperature", "temperature"},
+                                                                {"--seed", "seed"},
+                                                                {"--eval-every", "eval_every"},
+                                                                {"--checkpoint-every", "checkpoint_every"},
+                                                                {"--skip-nonfinite", "skip_nonfinite"}};
+
+TrainFlags flags_from_json(const nlohmann::json& j) {
+  TrainFlags f;
+  j.at("ndim").get_to(f.dim);
+  j.at("height").get_to(f.height);
+  j.at("r0").get_to(f.r0);
+  j.at("objective").get_to(f.objective);
+  j.at("lambda").get_to(f.lambda);
+  j.at("weighting").get_to(f.weighting);
+  j.at("batch").get_to(f.batch);
+  j.at("steps").get_to(f.steps);
+  j.at("lr").get_to(f.lr);
+  j.at("lr_logz").get_to(f.lr_log_z);
+  j.at("hidden").get_to(f.hidden);
+  j.at("layers").get_to(f.layers);
+  j.at("pb").get_to(f.pb);
+  j.at("epsilon").get_to(f.epsilon);
+  j.at("temperature").get_to(f.temperature);
+  j.at("seed").get_to(f.seed);
+  j.at("eval_every").get_to(f.eval_every);
+  j.at("checkpoint_every").get_to(f.checkpoint_every);
+  j.at("skip_nonfinite").get_to(f.skip_nonfinite);
+  return f;
+}
+
+// The flags of the run saved in `given.resume`. Flags given with --resume must agree with
+// the saved config, but --steps, which may extend the run.
+TrainFlags resumed_flags(const TrainFlags& given, const CLI::App& grid) {
+  const nlohmann::json saved = nlohmann::json::parse(gflownet::saved_config(given.resume));
+  const nlohmann::json asked = config_json(given, given.resume);
+  TrainFlags f;
+  try {
+    f = flags_from_json(saved);
+  } catch (const nlohmann::json::exception& e) {
+    SUBTB_THROW("train hypergrid --resume: the config saved in '", given.resume, "' is incomplete: ", e.what());
+  }
+  for (const auto& [flag, key] : kConfigFlags) {
+    if (grid.count(flag) == 0) continue;
+    SUBTB_CHECK(asked.at(key) == saved.at(key), "train hypergrid --resume: ", flag, " ", asked.at(key).dump(),
+                " conflicts with the run's saved ", key, " ", saved.at(key).dump());
+  }
+  if (grid.count("--steps") > 0) f.steps = given.steps;
+  f.out = given.resume;
+  f.resume = given.resume;
+  return f;
+}
+
+void run_hypergrid(const TrainFlags& flags, const CLI::App& grid) {
+  const TrainFlags f = flags.resume.empty() ? flags : resumed_flags(flags, grid);
   const gfn::HyperGrid env({f.dim, f.height, f.r0});
   gflownet::TrainerConfig config;
   config.objective = gflownet::parse_objective(f.objective);
@@ -84,16 +160,19 @@ void run_hypergrid(const TrainFlags& f) {
   config.lr = f.lr;
   config.lr_log_z = f.lr_log_z;
   config.seed = f.seed;
+  config.skip_nonfinite = f.skip_nonfinite;
   gflownet::Trainer trainer(env, config);
 
   gflownet::RunOptions run;
   run.steps = f.steps;
   run.eval_every = f.eval_every;
+  run.checkpoint_every = f.checkpoint_every;
+  run.resume = !f.resume.empty();
   run.out = f.out.empty() ? "runs/hypergrid-" + f.objective + "-seed" + std::to_string(f.seed) : f.out;
   run.config_json = config_json(f, run.out.string()).dump();
   run.progress = &std::cout;
-  std::cout << "Training on " << env.name() << " with " << f.objective << " (log Z = " << env.log_partition()
-            << "), run folder " << run.out.string() << "\n";
+  std::cout << (run.resume ? "Resuming training on " : "Training on ") << env.name() << " with " << f.objective
+            << " (log Z = " << env.log_partition() << "), run folder " << run.out.string() << "\n";
   gflownet::run_training(env, trainer, run);
 }
 
@@ -134,8 +213,17 @@ void add_train_command(CLI::App& app) {
   grid->add_option("--eval-every", f.eval_every, "Evaluate and log every N steps")
       ->check(positive)
       ->capture_default_str();
-  grid->add_option("--out", f.out, "Run folder (default runs/hypergrid-<objective>-seed<seed>)");
-  grid->callback([] { run_hypergrid(f); });
+  grid->add_option("--checkpoint-every", f.checkpoint_every, "Checkpoint every N steps (0: at every evaluation)")
+      ->check(non_negative)
+      ->capture_default_str();
+  grid->add_flag("--skip-nonfinite", f.skip_nonfinite,
+                 "Skip a batch whose loss is not finite (counted in the metrics) instead of stopping");
+  CLI::Option* out = grid->add_option("--out", f.out, "Run folder (default runs/hypergrid-<objective>-seed<seed>)");
+  grid->add_option("--resume", f.resume,
+                   "Continue the run in this folder from its last checkpoint, with its saved flags "
+                   "(--steps may extend it)")
+      ->excludes(out);
+  grid->callback([grid] { run_hypergrid(f, *grid); });
 }
 
 }  // namespace subtb::cli
