@@ -83,6 +83,15 @@ void Backend::segmented_scan_backward(ScanOp, const Tensor&, const Tensor&, cons
                                       const Tensor&) {
   not_implemented("segmented_scan_backward");
 }
+void Backend::attention(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                        const AttentionParams&, const Tensor&, const Tensor&) {
+  not_implemented("attention");
+}
+void Backend::attention_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                 const Tensor&, const Tensor&, const Tensor&, const AttentionParams&, const Tensor&,
+                                 const Tensor&, const Tensor&) {
+  not_implemented("attention_backward");
+}
 void Backend::subtb_loss(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
                          const SubTBParams&, const Tensor&, const Tensor&, const Tensor&, const Tensor&) {
   not_implemented("subtb_loss");

@@ -72,6 +72,13 @@ struct SubTBParams {
   Tensor coefficients;
 };
 
+// The fused attention kernels' settings (tensor/ops/attention.h states the semantics).
+struct AttentionParams {
+  double scale = 1.0;
+  bool causal = false;
+  bool deterministic = false;
+};
+
 // One Adam/AdamW update (PyTorch's formulas), for a parameter that has now taken `step`
 // updates (1 on the first). With decoupled_weight_decay (AdamW) the parameter decays by
 // lr * weight_decay; otherwise weight_decay * param is added to the gradient (Adam).
@@ -193,6 +200,21 @@ class Backend {
                           const Tensor& log_reward, const Tensor& lengths, const SubTBParams& params,
                           const Tensor& losses, const Tensor& grad_pf, const Tensor& grad_pb,
                           const Tensor& grad_flow);
+
+  // ----- attention (tensor/ops/attention.h). q: [B, Hq, Tq, D], k, v: [B, Hkv, Tk, D]
+  // with a contiguous last dim and any other strides; key_lengths: [B] i64 and key_mask:
+  // [B, Tk] bool, each possibly undefined. out: [B, Hq, Tq, D] contiguous; lse: [B, Hq, Tq]
+  // contiguous row log-sum-exp of the scaled, masked scores, f32 (f64 for f64 inputs),
+  // -inf where a query sees no key (its out row is 0). Backward recomputes the
+  // probabilities from lse and writes grad_q/k/v (contiguous, the inputs' shapes; any of
+  // them may be undefined when not wanted).
+  virtual void attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths,
+                         const Tensor& key_mask, const AttentionParams& params, const Tensor& out,
+                         const Tensor& lse);
+  virtual void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                                  const Tensor& grad_out, const Tensor& lse, const Tensor& key_lengths,
+                                  const Tensor& key_mask, const AttentionParams& params, const Tensor& grad_q,
+                                  const Tensor& grad_k, const Tensor& grad_v);
 
   // ----- optimizers
   // Updates param, exp_avg and exp_avg_sq in place from grad (all four of one shape and
