@@ -3,6 +3,7 @@
 # no GPU). 90 covers H100/H200; 80 covers A100. CI may narrow it to one architecture
 # with -DCMAKE_CUDA_ARCHITECTURES=90 to save time.
 set(SUBTB_WITH_CUDA OFF)
+set(SUBTB_WITH_CUDNN OFF)
 if(SUBTB_CUDA)
   if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
     set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
@@ -20,6 +21,20 @@ if(SUBTB_CUDA)
     set(CMAKE_CUDA_STANDARD 20)
     set(CMAKE_CUDA_STANDARD_REQUIRED ON)
     find_package(CUDAToolkit REQUIRED)
+    # cuDNN (the conv2d kernels) ships with some toolkits and not others: used when found,
+    # and without it conv2d on CUDA throws "not implemented".
+    find_path(SUBTB_CUDNN_INCLUDE_DIR cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
+    find_library(SUBTB_CUDNN_LIBRARY cudnn HINTS ${CUDAToolkit_LIBRARY_DIR} ${CUDAToolkit_LIBRARY_ROOT}/lib64
+                 ${CUDAToolkit_LIBRARY_ROOT}/lib)
+    if(SUBTB_CUDNN_INCLUDE_DIR AND SUBTB_CUDNN_LIBRARY)
+      set(SUBTB_WITH_CUDNN ON)
+      add_library(subtb_cudnn INTERFACE)
+      target_include_directories(subtb_cudnn INTERFACE ${SUBTB_CUDNN_INCLUDE_DIR})
+      target_link_libraries(subtb_cudnn INTERFACE ${SUBTB_CUDNN_LIBRARY})
+      message(STATUS "subtb: cuDNN found (${SUBTB_CUDNN_LIBRARY})")
+    else()
+      message(STATUS "subtb: cuDNN not found, conv2d has no CUDA kernel")
+    endif()
     set(SUBTB_WITH_CUDA ON)
     message(STATUS "subtb: CUDA backend ON (architectures ${CMAKE_CUDA_ARCHITECTURES})")
   else()

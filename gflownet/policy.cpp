@@ -34,12 +34,13 @@ Policy::Policy(const PolicyConfig& config, Generator& gen) : config_(config) {
   options.activation = nn::Activation::leaky_relu;
   net_ = register_module("net", std::make_shared<nn::MLP>(options, nn::ParamInit{DType::f32, kCPU, &gen}));
   log_z = register_parameter("log_z", zeros({}));
+  if (config.device != kCPU) to(config.device);
 }
 
 PolicyOutput Policy::forward(const Tensor& encoded) {
   SUBTB_CHECK(encoded.dim() == 2 && encoded.shape()[1] == config_.encoding_dim, "Policy: expected [N, ",
               config_.encoding_dim, "] encoded states, got ", describe(encoded));
-  const Tensor out = net_->forward(encoded);
+  const Tensor out = net_->forward(encoded.to(config_.device));
   const int64_t A = config_.num_actions;
   PolicyOutput result;
   result.forward_logits = out.narrow(1, 0, A);

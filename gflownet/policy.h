@@ -26,6 +26,9 @@ struct PolicyConfig {
   int64_t hidden = 256;
   int64_t layers = 2;  // hidden layers of the trunk, >= 1
   BackwardPolicy backward = BackwardPolicy::uniform;
+  // Where the parameters live and the forward pass runs. The weights are drawn on the
+  // host and moved, so a seed gives the same initial policy on every device.
+  Device device = kCPU;
 };
 
 // The heads' outputs for N encoded states. Unnormalised logits: masking and the
@@ -42,7 +45,8 @@ class Policy : public nn::Module {
   Policy(const PolicyConfig& config, Generator& gen);
 
   const PolicyConfig& config() const { return config_; }
-  // encoded: [N, encoding_dim] f32.
+  // encoded: [N, encoding_dim] f32 on any device (moved to the policy's); the outputs are
+  // on the policy's device.
   PolicyOutput forward(const Tensor& encoded);
 
   // The learned scalar of trajectory balance (0-d f32).

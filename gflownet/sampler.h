@@ -4,9 +4,11 @@
 //
 // Sampling runs on the host without grad: one policy forward per step over the rows still
 // running, masked actions never drawn. Evaluation is the differentiable half: every state
-// of the padded batch is encoded and goes through one batched forward, so a training step
-// costs a single pass whatever the trajectory lengths.
+// a trajectory visits (not the padding, which repeats terminal states) is encoded and goes
+// through one batched forward, so a training step costs a single pass over the states
+// actually visited, however uneven the trajectory lengths.
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "envs/gfn/discrete_env.h"
@@ -44,6 +46,17 @@ struct SampledTrajectories {
 // `gen` only (a fixed number per step), so a seed fixes the batch.
 SampledTrajectories sample_trajectories(const gfn::DiscreteEnv& env, Policy& policy, int64_t batch,
                                         const SamplerOptions& options, Generator& gen);
+
+// Rolls each of the terminal states ([M, state_dim]) back to s_0 with P_B: the policy's
+// backward head when P_B is learned, else uniform over the parents. Returns the
+// trajectories in forward order, as if sampled forward (log_rewards of the given states):
+// evaluate_trajectories then scores them under P_F like any other. M uniforms per step.
+SampledTrajectories sample_backward_trajectories(const gfn::DiscreteEnv& env, Policy& policy,
+                                                 std::span<const std::int32_t> terminal_states, Generator& gen);
+
+// The rows of every part, in order, padded to the longest. Parts without rows (default
+// constructed ones included) are skipped.
+SampledTrajectories concatenate(const std::vector<const SampledTrajectories*>& parts);
 
 // The policy's view of sampled trajectories, with grad: log_pf, log_pb, log_flow (the
 // model's log F of every state; the objectives read log_flow_with_terminal_reward()),

@@ -14,6 +14,7 @@
 
 #include "envs/render/line_plot.h"
 #include "envs/render/png.h"
+#include "gflownet/discovery.h"
 #include "nn/atomic_file.h"
 #include "nn/safetensors.h"
 #include "tensor/error.h"
@@ -37,6 +38,15 @@ nlohmann::json to_json(const EvalRecord& r) {
           {"log_z", number(m.log_z)},
           {"log_z_true", number(m.log_z_true)},
           {"log_z_error", number(std::abs(m.log_z - m.log_z_true))},
+          {"jsd", number(m.jsd)},
+          {"spearman", number(m.spearman)},
+          {"spearman_exact", m.spearman_exact},
+          {"test_states", m.test_states},
+          {"modes_found", m.modes_found},
+          {"num_modes", m.num_modes},
+          {"top_k", m.top_k},
+          {"top_k_reward", number(m.top_k_reward)},
+          {"top_k_log_reward", number(m.top_k_log_reward)},
           {"seconds", r.seconds}};
 }
 
@@ -51,6 +61,7 @@ double number_or_nan(const nlohmann::json& v) {
 }
 
 EvalRecord from_json(const nlohmann::json& j) {
+  constexpr double nan = std::numeric_limits<double>::quiet_NaN();
   EvalRecord r;
   r.step = j.at("step").get<int64_t>();
   r.loss = number_or_nan(j.at("loss"));
@@ -61,6 +72,17 @@ EvalRecord from_json(const nlohmann::json& j) {
   r.metrics.samples = j.at("samples").get<int64_t>();
   r.metrics.log_z = number_or_nan(j.at("log_z"));
   r.metrics.log_z_true = number_or_nan(j.at("log_z_true"));
+  // Records written before these metrics existed lack them.
+  const auto optional_number = [&](const char* key) { return j.contains(key) ? number_or_nan(j[key]) : nan; };
+  r.metrics.jsd = optional_number("jsd");
+  r.metrics.spearman = optional_number("spearman");
+  r.metrics.spearman_exact = j.value("spearman_exact", false);
+  r.metrics.test_states = j.value("test_states", int64_t{0});
+  r.metrics.modes_found = j.value("modes_found", int64_t{0});
+  r.metrics.num_modes = j.value("num_modes", int64_t{0});
+  r.metrics.top_k = j.value("top_k", int64_t{0});
+  r.metrics.top_k_reward = optional_number("top_k_reward");
+  r.metrics.top_k_log_reward = optional_number("top_k_log_reward");
   r.seconds = j.at("seconds").get<double>();
   return r;
 }
@@ -73,18 +95,19 @@ struct LoopState {
   std::vector<std::int32_t> terminal_states;  // sampled since the previous evaluation
   int64_t skipped = 0;                        // steps with a non-finite loss, in the whole run
   double seconds = 0;                         // before this session
+  nlohmann::json discovery;                   // Discovery::to_json of the whole run
 
   nlohmann::json to_json() const {
-    return {{"loss_sum", loss_sum},
-            {"loss_count", loss_count},
-            {"terminal_states", terminal_states},
-            {"skipped", skipped},
-            {"seconds", seconds}};
+    return {{"loss_sum", loss_sum}, {"loss_count", loss_count}, {"terminal_states", terminal_states},
+            {"skipped", skipped},   {"seconds", seconds},       {"discovery", discovery}};
   }
   static LoopState from_json(const nlohmann::json& j) {
-    return {j.at("loss_sum").get<double>(), j.at("loss_count").get<int64_t>(),
-            j.at("terminal_states").get<std::vector<std::int32_t>>(), j.at("skipped").get<int64_t>(),
-            j.at("seconds").get<double>()};
+    return {j.at("loss_sum").get<double>(),
+            j.at("loss_count").get<int64_t>(),
+            j.at("terminal_states").get<std::vector<std::int32_t>>(),
+            j.at("skipped").get<int64_t>(),
+            j.at("seconds").get<double>(),
+            j.value("discovery", nlohmann::json())};
   }
 };
 
@@ -119,17 +142,10 @@ std::vector<std::filesystem::path> checkpoints(const std::filesystem::path& run_
   return paths;
 }
 
-// Writes the step's checkpoint, then drops all but the two newest: a crash at any point
-// leaves at least one complete checkpoint.
 void write_checkpoint(Trainer& trainer, const RunOptions& options, const LoopState& loop) {
-  const std::filesystem::path dir = checkpoint_dir(options.out);
-  std::filesystem::create_directories(dir);
   const nlohmann::json state = {{"config", nlohmann::json::parse(options.config_json)}, {"run", loop.to_json()}};
-  const std::string name =
-      std::string(kCheckpointPrefix) + std::to_string(trainer.steps_done()) + std::string(kCheckpointSuffix);
-  trainer.save_checkpoint((dir / name).string(), state.dump());
-  std::vector<std::filesystem::path> all = checkpoints(options.out);
-  for (size_t i = 0; i + 2 < all.size(); ++i) std::filesystem::remove(all[i]);
+  trainer.save_checkpoint(checkpoint_path(options.out, trainer.steps_done()).string(), state.dump());
+  remove_old_checkpoints(options.out);
 }
 
 // The records of metrics.jsonl up to `step`; the file is rewritten (atomically) without
@@ -157,30 +173,45 @@ std::vector<EvalRecord> truncate_metrics(const std::filesystem::path& path, int6
 
 void write_curves(const std::vector<EvalRecord>& records, const std::filesystem::path& path) {
   render::Series loss{"loss", {}, {}, {}}, l1{"L1 (exact)", {}, {}, {}}, empirical{"L1 (samples)", {}, {}, {}};
+  render::Series top_k{"top-k mean reward", {}, {}, {}};
+  bool exact = false;
   for (const EvalRecord& r : records) {
-    for (render::Series* s : {&loss, &l1, &empirical}) s->x.push_back(static_cast<double>(r.step));
+    for (render::Series* s : {&loss, &l1, &empirical, &top_k}) s->x.push_back(static_cast<double>(r.step));
     loss.y.push_back(r.loss);
     l1.y.push_back(r.metrics.l1);
     empirical.y.push_back(r.metrics.empirical_l1);
+    top_k.y.push_back(r.metrics.top_k_reward);
+    exact = exact || std::isfinite(r.metrics.l1);
   }
   render::PlotOptions options;
   options.title = "Training curves";
   options.x_label = "step";
-  options.y_label = "loss, L1";
   options.log_y = true;
-  render::write_png(render::line_plot({loss, l1, empirical}, options), path);
+  // Enumerable spaces show the distance to the target; the others what was found.
+  options.y_label = exact ? "loss, L1" : "loss, top-k mean reward";
+  render::write_png(render::line_plot(exact ? std::vector{loss, l1, empirical} : std::vector{loss, top_k}, options),
+                    path);
 }
 
+// The progress line: the metrics the environment allows, in a fixed order.
 void print_progress(std::ostream& out, const EvalRecord& r, int64_t total_steps, double steps_per_second) {
-  const double eta = static_cast<double>(total_steps - r.step) / steps_per_second;
-  char line[256];
-  std::snprintf(line, sizeof line,
-                "step %6lld/%lld  loss %10.4g  L1 %.4f (samples %.4f, floor %.4f)  log Z %.4f (true %.4f)  "
-                "%.1f steps/s  ETA %.0fs",
-                static_cast<long long>(r.step), static_cast<long long>(total_steps), r.loss, r.metrics.l1,
-                r.metrics.empirical_l1, r.metrics.empirical_l1_floor, r.metrics.log_z, r.metrics.log_z_true,
-                steps_per_second, eta);
-  out << line;
+  const PolicyMetrics& m = r.metrics;
+  char buffer[160];
+  const auto put = [&](const char* format, auto... values) {
+    std::snprintf(buffer, sizeof buffer, format, values...);
+    out << buffer;
+  };
+  put("step %6lld/%lld  loss %10.4g", static_cast<long long>(r.step), static_cast<long long>(total_steps), r.loss);
+  if (std::isfinite(m.l1)) {
+    put("  L1 %.4f (samples %.4f, floor %.4f)  JSD %.4f", m.l1, m.empirical_l1, m.empirical_l1_floor, m.jsd);
+  }
+  put("  log Z %.4f", m.log_z);
+  if (std::isfinite(m.log_z_true)) put(" (true %.4f)", m.log_z_true);
+  if (m.num_modes > 0)
+    put("  modes %lld/%lld", static_cast<long long>(m.modes_found), static_cast<long long>(m.num_modes));
+  if (std::isfinite(m.top_k_reward)) put("  top-%lld R %.4g", static_cast<long long>(m.top_k), m.top_k_reward);
+  if (std::isfinite(m.spearman)) put("  Spearman %.3f", m.spearman);
+  put("  %.1f steps/s  ETA %.0fs", steps_per_second, static_cast<double>(total_steps - r.step) / steps_per_second);
   if (r.skipped > 0) out << "  skipped " << r.skipped << " (non-finite loss)";
   out << std::endl;
 }
@@ -216,7 +247,9 @@ std::vector<EvalRecord> run_training(const gfn::DiscreteEnv& env, Trainer& train
   open_for_writing(options.out / "config.json") << nlohmann::json::parse(options.config_json).dump(2) << "\n";
   std::ofstream metrics = open_for_writing(metrics_path, options.resume ? std::ios::app : std::ios::trunc);
 
-  const PolicyEvaluator evaluator(env);
+  const PolicyEvaluator evaluator(env, options.eval);
+  Discovery discovery(env, options.eval.top_k);
+  if (!loop.discovery.is_null()) discovery.restore(loop.discovery);
   const int64_t first_step = trainer.steps_done() + 1;
   const auto start = std::chrono::steady_clock::now();
   const auto session_seconds = [&] {
@@ -233,6 +266,7 @@ std::vector<EvalRecord> run_training(const gfn::DiscreteEnv& env, Trainer& train
     }
     const std::vector<std::int32_t> terminal = trainer.last_samples().terminal_states();
     loop.terminal_states.insert(loop.terminal_states.end(), terminal.begin(), terminal.end());
+    discovery.add(terminal);
     const bool last = step == options.steps;
 
     if (step % options.eval_every == 0 || last) {
@@ -242,6 +276,11 @@ std::vector<EvalRecord> run_training(const gfn::DiscreteEnv& env, Trainer& train
                                         : std::numeric_limits<double>::quiet_NaN();
       record.skipped = loop.skipped;
       record.metrics = evaluator.evaluate(trainer.policy(), trainer.learned_log_z(), loop.terminal_states);
+      record.metrics.modes_found = discovery.modes_found();
+      record.metrics.num_modes = env.num_modes();
+      record.metrics.top_k = discovery.top_k();
+      record.metrics.top_k_reward = discovery.mean_reward();
+      record.metrics.top_k_log_reward = discovery.mean_log_reward();
       record.seconds = loop.seconds + session_seconds();
       records.push_back(record);
       metrics << to_json(record).dump() << std::endl;
@@ -257,10 +296,22 @@ std::vector<EvalRecord> run_training(const gfn::DiscreteEnv& env, Trainer& train
     if (step % checkpoint_every == 0 || last) {
       LoopState saved = loop;
       saved.seconds += session_seconds();
+      saved.discovery = discovery.to_json();
       write_checkpoint(trainer, options, saved);
     }
   }
   return records;
+}
+
+std::filesystem::path checkpoint_path(const std::filesystem::path& run_folder, int64_t step) {
+  const std::filesystem::path dir = checkpoint_dir(run_folder);
+  std::filesystem::create_directories(dir);
+  return dir / (std::string(kCheckpointPrefix) + std::to_string(step) + std::string(kCheckpointSuffix));
+}
+
+void remove_old_checkpoints(const std::filesystem::path& run_folder) {
+  const std::vector<std::filesystem::path> all = checkpoints(run_folder);
+  for (size_t i = 0; i + 2 < all.size(); ++i) std::filesystem::remove(all[i]);
 }
 
 std::filesystem::path last_checkpoint(const std::filesystem::path& run_folder) {

@@ -26,7 +26,7 @@ int64_t TrajectoryBatch::max_length() const {
   for (const Tensor* t : {&log_pf, &log_pb, &actions, &is_exit}) {
     if (t->defined() && t->dim() >= 2) return t->shape()[1];
   }
-  for (const Tensor* t : {&log_flow, &states, &log_reward_states, &forward_masks, &backward_masks}) {
+  for (const Tensor* t : {&log_flow, &states, &log_reward_states, &log_pf_exit, &forward_masks, &backward_masks}) {
     if (t->defined() && t->dim() >= 2) return t->shape()[1] - 1;
   }
   SUBTB_THROW(kOp, ": no step or state field is set, so the padded length L is unknown");
@@ -47,6 +47,7 @@ void TrajectoryBatch::validate() const {
   check_field("backward_masks", backward_masks, {B, L + 1}, false, DType::b8);
   check_field("log_flow", log_flow, {B, L + 1}, true, DType::f32);
   check_field("log_reward_states", log_reward_states, {B, L + 1}, true, DType::f32);
+  check_field("log_pf_exit", log_pf_exit, {B, L + 1}, true, DType::f32);
   check_field("log_reward", log_reward, {B}, true, DType::f32);
   check_field("complete", complete, {B}, true, DType::b8);
   const Tensor bad = logical_or(lt(lengths, 0.0), gt(lengths, static_cast<double>(L)));

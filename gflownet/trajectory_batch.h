@@ -23,6 +23,7 @@ struct TrajectoryBatch {
   Tensor log_flow;           // [B, L + 1] log F(s_t) from the model (entry n_b: the model's, see below)
   Tensor log_reward;         // [B] log R(x) of the terminal object (ignored where !complete)
   Tensor log_reward_states;  // [B, L + 1] log R(s_t) of every state (forward-looking objectives)
+  Tensor log_pf_exit;        // [B, L + 1] log P_F(exit | s_t) (modified DB; -inf where exit is masked)
   Tensor complete;           // [B] bool: the trajectory reached a terminal state (all, when unset)
 
   int64_t batch_size() const { return lengths.shape()[0]; }

@@ -96,6 +96,16 @@ void Backend::subtb_loss(const Tensor&, const Tensor&, const Tensor&, const Tens
                          const SubTBParams&, const Tensor&, const Tensor&, const Tensor&, const Tensor&) {
   not_implemented("subtb_loss");
 }
+void Backend::conv2d(const Tensor&, const Tensor&, const Tensor&, const Conv2dParams&, const Tensor&) {
+  not_implemented("conv2d");
+}
+void Backend::conv2d_backward_input(const Tensor&, const Tensor&, const Conv2dParams&, const Tensor&) {
+  not_implemented("conv2d_backward_input");
+}
+void Backend::conv2d_backward_weight(const Tensor&, const Tensor&, const Conv2dParams&, const Tensor&,
+                                     const Tensor&) {
+  not_implemented("conv2d_backward_weight");
+}
 void Backend::adam_update(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const AdamParams&) {
   not_implemented("adam_update");
 }

@@ -79,6 +79,14 @@ struct AttentionParams {
   bool deterministic = false;
 };
 
+// 2-d convolution geometry (NCHW), each pair as {height, width}; tensor/ops/conv.h states
+// the semantics.
+struct Conv2dParams {
+  int64_t stride[2] = {1, 1};
+  int64_t padding[2] = {0, 0};
+  int64_t dilation[2] = {1, 1};
+};
+
 // One Adam/AdamW update (PyTorch's formulas), for a parameter that has now taken `step`
 // updates (1 on the first). With decoupled_weight_decay (AdamW) the parameter decays by
 // lr * weight_decay; otherwise weight_decay * param is added to the gradient (Adam).
@@ -215,6 +223,18 @@ class Backend {
                                   const Tensor& grad_out, const Tensor& lse, const Tensor& key_lengths,
                                   const Tensor& key_mask, const AttentionParams& params, const Tensor& grad_q,
                                   const Tensor& grad_k, const Tensor& grad_v);
+
+  // ----- convolution (tensor/ops/conv.h). x: [N, C, H, W], weight: [O, C, KH, KW] and
+  // bias: [O] (or undefined), all contiguous; out: [N, O, OH, OW] contiguous. Backward takes a
+  // contiguous grad_out (out's shape) and overwrites grad_x (x's shape), grad_weight and
+  // grad_bias (contiguous; the last two may each be undefined when not wanted, and x is
+  // undefined when grad_weight is).
+  virtual void conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params,
+                      const Tensor& out);
+  virtual void conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const Conv2dParams& params,
+                                     const Tensor& grad_x);
+  virtual void conv2d_backward_weight(const Tensor& grad_out, const Tensor& x, const Conv2dParams& params,
+                                      const Tensor& grad_weight, const Tensor& grad_bias);
 
   // ----- optimizers
   // Updates param, exp_avg and exp_avg_sq in place from grad (all four of one shape and

@@ -28,7 +28,17 @@ Tensor Linear::forward(const Tensor& x) {
     for (int d = 0; d + 1 < x.dim(); ++d) rows *= x.shape()[d];
     y = matmul(x.reshape(Shape{rows, in_features()}), weight.t()).reshape(out_shape);
   }
-  return bias.defined() ? y + bias : y;
+  if (bias.defined()) y = y + bias;
+  if (adapter_) {
+    if (const Tensor d = adapter_->delta(x); d.defined()) y = y + d;
+  }
+  return y;
+}
+
+void Linear::set_adapter(std::string name, std::shared_ptr<LinearAdapter> adapter) {
+  SUBTB_CHECK(adapter != nullptr, "Linear: set_adapter needs an adapter");
+  SUBTB_CHECK(adapter_ == nullptr, "Linear: an adapter is already attached");
+  adapter_ = register_module(std::move(name), std::move(adapter));
 }
 
 }  // namespace subtb::nn

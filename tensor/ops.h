@@ -2,6 +2,7 @@
 // Every op front end. Each family lives in tensor/ops/<family>.h with its vjps in the
 // matching .cpp; kernels are in kernels/<backend>/.
 #include "tensor/ops/attention.h"
+#include "tensor/ops/conv.h"
 #include "tensor/ops/creation.h"
 #include "tensor/ops/elementwise.h"
 #include "tensor/ops/indexing.h"

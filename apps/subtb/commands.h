@@ -7,6 +7,11 @@ namespace subtb::cli {
 
 void add_demo_command(CLI::App& app);
 void add_env_commands(CLI::App& app);
+void add_gflowvlm_command(CLI::App& app);
+void add_lm_commands(CLI::App& app);
+void add_repro_command(CLI::App& app);
 void add_train_command(CLI::App& app);
+void add_tokenizer_commands(CLI::App& app);
+void add_vlm_commands(CLI::App& app);
 
 }  // namespace subtb::cli

@@ -9,7 +9,12 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   subtb::cli::add_demo_command(app);
   subtb::cli::add_env_commands(app);
+  subtb::cli::add_lm_commands(app);
   subtb::cli::add_train_command(app);
+  subtb::cli::add_tokenizer_commands(app);
+  subtb::cli::add_vlm_commands(app);
+  subtb::cli::add_gflowvlm_command(app);
+  subtb::cli::add_repro_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

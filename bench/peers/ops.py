@@ -2,8 +2,12 @@
 """PyTorch peer of bench/ops.cpp: the same workloads, shapes and dtypes, under the same
 names, timed as the median of many repetitions after a warm-up.
 
-Prints one JSON object {"threads": ..., "torch": ..., "results": {name: ns_per_op}}.
-Usage: python3 bench/peers/ops.py [--threads 2] [--filter REGEX] [--min-time 0.5]
+Prints one JSON object {"threads": ..., "torch": ..., "device": ..., "results": {name: ns_per_op}}.
+Usage: python3 bench/peers/ops.py [--threads 2] [--filter REGEX] [--min-time 0.5] [--device cpu|cuda]
+
+With --device cuda the tensors live on the GPU and every call is followed by
+torch.cuda.synchronize(), so a time is that of one op from call to finished result, the
+way bench/ops_cuda.cpp measures subtb.
 """
 import argparse
 import json
@@ -40,12 +44,13 @@ def timed(fn, min_time):
     return statistics.median(samples)
 
 
-def workloads():
+def workloads(device):
     """(name, setup) pairs; setup() returns the zero-argument callable to time."""
     gen = torch.Generator().manual_seed(0)
 
     def randn(*shape, requires_grad=False):
-        return torch.randn(*shape, generator=gen, dtype=torch.float32).requires_grad_(requires_grad)
+        x = torch.randn(*shape, generator=gen, dtype=torch.float32).to(device)
+        return x.requires_grad_(requires_grad)
 
     def matmul(n):
         a, b = randn(n, n), randn(n, n)
@@ -77,7 +82,7 @@ def workloads():
 
     def cross_entropy(r, c):
         logits = randn(r, c)
-        target = torch.randint(0, c, (r,), generator=gen)
+        target = torch.randint(0, c, (r,), generator=gen).to(device)
         return lambda: torch.nn.functional.cross_entropy(logits, target)
 
     def tiny_add(grad):
@@ -125,19 +130,25 @@ def main():
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
     parser.add_argument("--filter", default=".", help="run workloads whose name matches this regex")
     parser.add_argument("--min-time", type=float, default=0.5, help="seconds of timed batches per workload")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where the tensors live")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        sys.exit("ops.py: --device cuda, but this PyTorch sees no CUDA device")
     results = {}
-    for name, setup in workloads():
+    for name, setup in workloads(args.device):
         if not re.search(args.filter, name):
             continue
-        results[name] = timed(setup(), args.min_time)
+        fn = setup()
+        if args.device == "cuda":
+            fn = lambda op=fn: (op(), torch.cuda.synchronize())
+        results[name] = timed(fn, args.min_time)
         print(f"{name}: {results[name]:.0f} ns", file=sys.stderr)
     config = torch.__config__.show()
     blas = re.search(r"BLAS_INFO=(\w+)", config)
     isa = re.search(r"CPU capability usage: (\w+)", config)
-    json.dump({"threads": torch.get_num_threads(), "torch": torch.__version__,
+    json.dump({"threads": torch.get_num_threads(), "torch": torch.__version__, "device": args.device,
                "blas": blas.group(1) if blas else "unknown", "isa": isa.group(1) if isa else "unknown",
                "results": results}, sys.stdout, indent=1)
     print()

@@ -48,12 +48,18 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
   return ticks;
 }
 
-Canvas line_plot(const std::vector<Series>& series, const PlotOptions& o) {
+Canvas line_plot(const std::vector<Series>& series, const PlotOptions& o, const std::vector<Band>& bands) {
   SUBTB_CHECK(o.width >= 200 && o.height >= 150, "line_plot: canvas ", o.width, "x", o.height,
               " is too small (at least 200x150)");
   for (const Series& s : series) {
     SUBTB_CHECK(s.x.size() == s.y.size(), "line_plot: series '", s.label, "' has ", s.x.size(), " x values and ",
                 s.y.size(), " y values");
+  }
+  for (const Band& b : bands) {
+    SUBTB_CHECK(b.series < series.size(), "line_plot: a band names series ", b.series, " of ", series.size());
+    const Series& s = series[b.series];
+    SUBTB_CHECK(b.lo.size() == s.x.size() && b.hi.size() == s.x.size(), "line_plot: the band of series '", s.label,
+                "' has ", b.lo.size(), " low and ", b.hi.size(), " high values for ", s.x.size(), " x values");
   }
   const Font& font = Font::dejavu_sans_bold();
   constexpr int kText = 13, kTitle = 16;
@@ -63,13 +69,21 @@ Canvas line_plot(const std::vector<Series>& series, const PlotOptions& o) {
   auto ty = [&](double y) { return o.log_y ? std::log10(y) : y; };
   auto usable = [&](double y) { return std::isfinite(y) && (!o.log_y || y > 0); };
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+  auto include = [&](double x, double y) {
+    if (!usable(y) || !std::isfinite(x)) return;
+    x0 = std::min(x0, x);
+    x1 = std::max(x1, x);
+    y0 = std::min(y0, ty(y));
+    y1 = std::max(y1, ty(y));
+  };
   for (const Series& s : series) {
-    for (size_t i = 0; i < s.x.size(); ++i) {
-      if (!usable(s.y[i]) || !std::isfinite(s.x[i])) continue;
-      x0 = std::min(x0, s.x[i]);
-      x1 = std::max(x1, s.x[i]);
-      y0 = std::min(y0, ty(s.y[i]));
-      y1 = std::max(y1, ty(s.y[i]));
+    for (size_t i = 0; i < s.x.size(); ++i) include(s.x[i], s.y[i]);
+  }
+  for (const Band& b : bands) {
+    const std::vector<double>& x = series[b.series].x;
+    for (size_t i = 0; i < x.size(); ++i) {
+      include(x[i], b.lo[i]);
+      include(x[i], b.hi[i]);
     }
   }
   if (!(x1 >= x0)) x0 = 0, x1 = 1;
@@ -114,12 +128,35 @@ Canvas line_plot(const std::vector<Series>& series, const PlotOptions& o) {
   }
   if (!o.y_label.empty()) font.draw(c, o.y_label, 8, top - 22, kText, colors::black);
 
-  // Curves, clipped to the plot area by construction of the range; gaps at unusable points.
   size_t palette = 0;
   std::vector<Rgb> used;
-  for (const Series& s : series) {
-    const Rgb color = s.color == Rgb{} ? kPalette[palette++ % std::size(kPalette)] : s.color;
-    used.push_back(color);
+  for (const Series& s : series) used.push_back(s.color == Rgb{} ? kPalette[palette++ % std::size(kPalette)] : s.color);
+
+  // Bands under the curves: each column between two x values is shaded from the
+  // interpolated low to the interpolated high value (half-open columns, so that no pixel
+  // is blended twice where segments meet).
+  constexpr std::uint8_t kBandOpacity = 56;
+  for (const Band& b : bands) {
+    const std::vector<double>& x = series[b.series].x;
+    for (size_t i = 0; i + 1 < x.size(); ++i) {
+      const bool drawable = std::isfinite(x[i]) && std::isfinite(x[i + 1]) && x[i + 1] > x[i] && usable(b.lo[i]) &&
+                            usable(b.hi[i]) && usable(b.lo[i + 1]) && usable(b.hi[i + 1]);
+      if (!drawable) continue;
+      const double xa = px(x[i]), xb = px(x[i + 1]);
+      for (int col = static_cast<int>(std::ceil(xa)); col < static_cast<int>(std::ceil(xb)); ++col) {
+        const double t = (col - xa) / (xb - xa);
+        const double lo = py(ty(b.lo[i]) + t * (ty(b.lo[i + 1]) - ty(b.lo[i])));
+        const double hi = py(ty(b.hi[i]) + t * (ty(b.hi[i + 1]) - ty(b.hi[i])));
+        for (int row = static_cast<int>(std::ceil(std::min(lo, hi))); row <= static_cast<int>(std::max(lo, hi)); ++row)
+          c.blend_pixel(col, row, used[b.series], kBandOpacity);
+      }
+    }
+  }
+
+  // Curves, clipped to the plot area by construction of the range; gaps at unusable points.
+  for (size_t k = 0; k < series.size(); ++k) {
+    const Series& s = series[k];
+    const Rgb color = used[k];
     bool have_prev = false;
     float prev_x = 0, prev_y = 0;
     for (size_t i = 0; i < s.x.size(); ++i) {

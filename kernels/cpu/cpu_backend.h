@@ -74,6 +74,22 @@ class CpuBackend final : public Backend {
                   const Tensor& lengths, const SubTBParams& params, const Tensor& losses, const Tensor& grad_pf,
                   const Tensor& grad_pb, const Tensor& grad_flow) override;
 
+  // attention.cpp, attention_forward.cpp, attention_backward.cpp
+  void attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_lengths, const Tensor& key_mask,
+                 const AttentionParams& params, const Tensor& out, const Tensor& lse) override;
+  void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                          const Tensor& grad_out, const Tensor& lse, const Tensor& key_lengths,
+                          const Tensor& key_mask, const AttentionParams& params, const Tensor& grad_q,
+                          const Tensor& grad_k, const Tensor& grad_v) override;
+
+  // conv.cpp
+  void conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params,
+              const Tensor& out) override;
+  void conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const Conv2dParams& params,
+                             const Tensor& grad_x) override;
+  void conv2d_backward_weight(const Tensor& grad_out, const Tensor& x, const Conv2dParams& params,
+                              const Tensor& grad_weight, const Tensor& grad_bias) override;
+
   // adam.cpp
   void adam_update(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
                    const AdamParams& params) override;

@@ -2,6 +2,7 @@
 // with a plain loop. Strided operands whose matrix dims have unit stride in either order
 // go to BLAS as they are, through the transpose flags; anything else is copied first.
 #include <cblas.h>
+#include <omp.h>
 
 #include <climits>
 #include <optional>
@@ -44,12 +45,38 @@ Tensor pack(const Tensor& t, DType dtype) {
   return broadcast ? make_view(packed, t.shape(), Strides{0, shape[2], 1}, 0) : packed;
 }
 
+// Below this many multiply-adds (m * n * k) a gemm runs on the calling thread: waking
+// and joining BLAS's threads costs more than the second thread saves (a policy forward of
+// 64 rows through a 256-wide MLP is about 4M).
+constexpr int64_t kParallelGemmWork = int64_t{1} << 23;
+
+// OpenMP builds of OpenBLAS size their team by the calling thread's omp_get_max_threads(),
+// so lowering it for the length of one call runs that gemm serially and leaves every other
+// thread's setting alone. (A pthreads OpenBLAS ignores it.)
+class SerialGemmScope {
+ public:
+  SerialGemmScope(int64_t m, int64_t n, int64_t k)
+      : threads_(m * n * k < kParallelGemmWork ? omp_get_max_threads() : 1) {
+    if (threads_ > 1) omp_set_num_threads(1);
+  }
+  ~SerialGemmScope() {
+    if (threads_ > 1) omp_set_num_threads(threads_);
+  }
+  SerialGemmScope(const SerialGemmScope&) = delete;
+  SerialGemmScope& operator=(const SerialGemmScope&) = delete;
+
+ private:
+  int threads_;  // the caller's thread count, restored on exit; 1 when nothing changed
+};
+
 void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, blasint m, blasint n, blasint k, const float* a, blasint lda,
           const float* b, blasint ldb, float* c, blasint ldc) {
+  const SerialGemmScope serial(m, n, k);
   cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
 }
 void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, blasint m, blasint n, blasint k, const double* a, blasint lda,
           const double* b, blasint ldb, double* c, blasint ldc) {
+  const SerialGemmScope serial(m, n, k);
   cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc);
 }
 

@@ -1,6 +1,9 @@
-// The CUDA backend's device plumbing: device discovery, memory and host transfers.
+// The CUDA backend's device plumbing: device discovery, the stream, cuBLAS, memory, pinned
+// staging buffers and the launch check.
 #include <cuda_runtime.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -21,6 +24,30 @@ int cuda_device_count() {
 
 namespace cuda {
 
+namespace {
+
+bool sync_debug() {
+  static const bool on = [] {
+    const char* v = std::getenv("SUBTB_CUDA_SYNC_DEBUG");
+    return v != nullptr && std::strcmp(v, "") != 0 && std::strcmp(v, "0") != 0;
+  }();
+  return on;
+}
+
+// cuBLAS wants 32 MiB of workspace on Hopper for its fastest kernels.
+constexpr size_t kCublasWorkspace = size_t{32} << 20;
+
+}  // namespace
+
+void check_launch(const char* kernel, cudaStream_t stream) {
+  cudaError_t err = cudaGetLastError();
+  if (err == cudaSuccess && sync_debug()) err = cudaStreamSynchronize(stream);
+  if (err != cudaSuccess) {
+    SUBTB_THROW(kernel, ": CUDA kernel failed: ", cudaGetErrorName(err), " (", cudaGetErrorString(err), ")",
+                sync_debug() ? "" : "; set SUBTB_CUDA_SYNC_DEBUG=1 to find the op that caused an asynchronous error");
+  }
+}
+
 DeviceGuard::DeviceGuard(int index) : target_(index) {
   cudaGetDevice(&previous_);
   if (previous_ != index) SUBTB_CUDA_CHECK(cudaSetDevice(index));
@@ -30,37 +57,56 @@ DeviceGuard::~DeviceGuard() {
   if (previous_ != target_) cudaSetDevice(previous_);
 }
 
+// The stream is a blocking one: work that code elsewhere queues on the legacy default
+// stream still runs in order with it. It is never destroyed (the backends live until exit,
+// past the point where the runtime may already have shut down).
+CudaBackend::CudaBackend(int index) : index_(index), allocator_(index) {
+  DeviceGuard guard(index_);
+  SUBTB_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamDefault));
+  SUBTB_CUDA_CHECK(cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, index_));
+}
+
 void* CudaBackend::allocate(size_t nbytes) {
   if (nbytes == 0) return nullptr;
   DeviceGuard guard(index_);
-  void* p = nullptr;
-  SUBTB_CUDA_CHECK(cudaMalloc(&p, nbytes));
-  return p;
+  return allocator_.allocate(nbytes, stream_);
 }
 
-void CudaBackend::deallocate(void* ptr, size_t) {
-  if (ptr == nullptr) return;
-  DeviceGuard guard(index_);
-  cudaFree(ptr);  // never throw on a destructor path
-}
+void CudaBackend::deallocate(void* ptr, size_t) { allocator_.deallocate(ptr); }
 
 void CudaBackend::synchronize() {
   DeviceGuard guard(index_);
   SUBTB_CUDA_CHECK(cudaDeviceSynchronize());
 }
 
-void CudaBackend::copy_to_host(const Tensor& src, void* host_ptr) {
-  SUBTB_CHECK(src.is_contiguous(), "copy_to_host: a cuda source must be contiguous, got strides ", src.strides());
-  DeviceGuard guard(index_);
-  SUBTB_CUDA_CHECK(cudaMemcpy(host_ptr, src.raw_data(), src.numel() * src.itemsize(), cudaMemcpyDeviceToHost));
+cublasHandle_t CudaBackend::cublas() {
+  std::call_once(cublas_once_, [this] {
+    DeviceGuard guard(index_);
+    SUBTB_CUBLAS_CHECK(cublasCreate(&cublas_));
+    SUBTB_CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
+    SUBTB_CUBLAS_CHECK(cublasSetWorkspace(cublas_, allocator_.allocate(kCublasWorkspace, stream_), kCublasWorkspace));
+  });
+  return cublas_;
 }
 
-void CudaBackend::copy_from_host(const void* host_ptr, const Tensor& dst) {
-  SUBTB_CHECK(dst.is_contiguous(), "copy_from_host: a cuda destination must be contiguous, got strides ",
-              dst.strides());
+void* CudaBackend::staging(size_t nbytes) {
   DeviceGuard guard(index_);
-  SUBTB_CUDA_CHECK(cudaMemcpy(dst.raw_data(), host_ptr, dst.numel() * dst.itemsize(), cudaMemcpyHostToDevice));
+  if (staging_free_ == nullptr) {
+    SUBTB_CUDA_CHECK(cudaEventCreateWithFlags(&staging_free_, cudaEventDisableTiming));
+  } else {
+    SUBTB_CUDA_CHECK(cudaEventSynchronize(staging_free_));
+  }
+  if (nbytes > staging_bytes_) {
+    if (staging_ != nullptr) SUBTB_CUDA_CHECK(cudaFreeHost(staging_));
+    staging_ = nullptr;
+    staging_bytes_ = 0;
+    SUBTB_CUDA_CHECK(cudaMallocHost(&staging_, nbytes));
+    staging_bytes_ = nbytes;
+  }
+  return staging_;
 }
+
+void CudaBackend::staging_queued() { SUBTB_CUDA_CHECK(cudaEventRecord(staging_free_, stream_)); }
 
 Backend* get_backend(int index) {
   static std::once_flag once;

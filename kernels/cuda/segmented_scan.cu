@@ -66,10 +66,10 @@ void CudaBackend::segmented_scan(ScanOp op, const Tensor& x, const Tensor& lengt
   if (B == 0) return;
   visit_floating(x.dtype(), "segmented_scan", [&]<class T>() {
     using C = std::conditional_t<std::is_same_v<T, double>, double, float>;
-    segmented_scan_kernel<T, C><<<row_blocks(B), kRowThreads>>>(op == ScanOp::logcumsumexp, x.data<T>(),
-                                                                lengths.data<int64_t>(), out.data<T>(), B, L);
+    segmented_scan_kernel<T, C><<<row_blocks(B), kRowThreads, 0, stream_>>>(
+        op == ScanOp::logcumsumexp, x.data<T>(), lengths.data<int64_t>(), out.data<T>(), B, L);
   });
-  SUBTB_CUDA_CHECK(cudaGetLastError());
+  check_launch("segmented_scan", stream_);
 }
 
 void CudaBackend::segmented_scan_backward(ScanOp op, const Tensor& x, const Tensor& out, const Tensor& grad_out,
@@ -79,11 +79,11 @@ void CudaBackend::segmented_scan_backward(ScanOp op, const Tensor& x, const Tens
   if (B == 0) return;
   visit_floating(x.dtype(), "segmented_scan_backward", [&]<class T>() {
     using C = std::conditional_t<std::is_same_v<T, double>, double, float>;
-    segmented_scan_backward_kernel<T, C><<<row_blocks(B), kRowThreads>>>(
+    segmented_scan_backward_kernel<T, C><<<row_blocks(B), kRowThreads, 0, stream_>>>(
         op == ScanOp::logcumsumexp, x.data<T>(), out.data<T>(), grad_out.data<T>(), lengths.data<int64_t>(),
         grad_x.data<T>(), B, L);
   });
-  SUBTB_CUDA_CHECK(cudaGetLastError());
+  check_launch("segmented_scan_backward", stream_);
 }
 
 }  // namespace subtb::cuda

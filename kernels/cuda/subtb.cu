@@ -197,9 +197,10 @@ void CudaBackend::subtb_loss(const Tensor& log_pf, const Tensor& log_pb, const T
                 grads ? grad_pb.raw_data() : nullptr,
                 grads ? grad_flow.raw_data() : nullptr};
   visit_floating(log_pf.dtype(), "subtb_loss", [&]<class T>() {
-    subtb_kernel<T><<<row_blocks(B), kRowThreads>>>(p, B, L, params.mode, params.lambda, params.normalize_within);
+    subtb_kernel<T><<<row_blocks(B), kRowThreads, 0, stream_>>>(p, B, L, params.mode, params.lambda,
+                                                                 params.normalize_within);
   });
-  SUBTB_CUDA_CHECK(cudaGetLastError());
+  check_launch("subtb_loss", stream_);
 }
 
 }  // namespace subtb::cuda

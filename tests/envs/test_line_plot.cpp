@@ -45,9 +45,31 @@ TEST(LinePlot, LogScaleLeavesOutNonPositiveValues) {
   EXPECT_GT(count_color(c, hex(0xff0000)), 20);
 }
 
+TEST(LinePlot, BandShadesBetweenLowAndHighInTheSeriesColour) {
+  const Rgb blue = hex(0x0000ff);
+  const Series s{"mean", {0, 1, 2}, {2, 2, 2}, blue};
+  const Canvas plain = line_plot({s}, {"", "step", "value", false, 300, 200});
+  const Canvas banded = line_plot({s}, {"", "step", "value", false, 300, 200}, {Band{0, {1, 1, 1}, {3, 3, 3}}});
+  // Light blue pixels (blue blended over white): a few at the line's anti-aliased edges,
+  // thousands more with the band.
+  auto bluish = [](const Canvas& c) {
+    int n = 0;
+    for (int y = 0; y < c.height(); ++y)
+      for (int x = 0; x < c.width(); ++x) {
+        const Rgb p = c.pixel(x, y);
+        n += p.b == 255 && p.r > 150 && p.r < 255 && p.r == p.g;
+      }
+    return n;
+  };
+  EXPECT_GT(bluish(banded), bluish(plain) + 5000);
+}
+
 TEST(LinePlot, Errors) {
   EXPECT_THROW(line_plot({Series{"bad", {1, 2}, {1}, {}}}, {}), subtb::Error);
   EXPECT_THROW(line_plot({}, {"", "", "", false, 100, 100}), subtb::Error);
+  const Series s{"s", {1, 2}, {1, 2}, {}};
+  EXPECT_THROW(line_plot({s}, {}, {Band{1, {1, 2}, {1, 2}}}), subtb::Error);
+  EXPECT_THROW(line_plot({s}, {}, {Band{0, {1}, {1, 2}}}), subtb::Error);
 }
 
 }  // namespace

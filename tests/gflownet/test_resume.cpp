@@ -31,6 +31,7 @@ using gfn::HyperGrid;
 struct ResumeCase {
   Objective objective;
   BackwardPolicy backward;
+  bool replay = false;  // a reward-prioritised buffer feeding replayed and backward trajectories
 };
 
 TrainerConfig tiny_config(const ResumeCase& c) {
@@ -42,6 +43,7 @@ TrainerConfig tiny_config(const ResumeCase& c) {
   config.batch = 8;
   config.sampling.epsilon = 0.1;
   config.seed = 5;
+  if (c.replay) config.replay = {20, 0.25, 0.25, ReplayPriority::reward};
   return config;
 }
 
@@ -168,10 +170,11 @@ TEST_P(Resume, AfterAFailedCheckpointWriteUsesThePreviousCheckpoint) {
 
 INSTANTIATE_TEST_SUITE_P(Objectives, Resume,
                          ::testing::Values(ResumeCase{Objective::tb, BackwardPolicy::uniform},
-                                           ResumeCase{Objective::subtb, BackwardPolicy::learned}),
+                                           ResumeCase{Objective::subtb, BackwardPolicy::learned},
+                                           ResumeCase{Objective::fldb, BackwardPolicy::learned, true}),
                          [](const auto& info) {
                            return std::string(to_string(info.param.objective)) + "_" +
-                                  std::string(to_string(info.param.backward));
+                                  std::string(to_string(info.param.backward)) + (info.param.replay ? "_replay" : "");
                          });
 
 using ResumeErrors = RunFolders;

@@ -111,7 +111,7 @@ TEST(Trainer, ForwardProbabilitiesAreDistributionsOverValidActions) {
 TEST(Trainer, ParsesNamesAndRejectsUnknownOnes) {
   EXPECT_EQ(parse_objective("subtb"), Objective::subtb);
   EXPECT_EQ(parse_backward_policy("learned"), BackwardPolicy::learned);
-  EXPECT_THROW_MSG(parse_objective("fm"), "objective", "'fm'", "tb, db or subtb");
+  EXPECT_THROW_MSG(parse_objective("fl-db"), "objective", "'fl-db'", "tb, db, subtb");
   EXPECT_THROW_MSG(parse_backward_policy("tied"), "backward policy", "'tied'");
   const HyperGrid env({2, 4, 0.1});
   TrainerConfig config = small_config(Objective::tb);
