@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "autograd/grad_mode.h"
+#include "nn/eval_mode.h"
 #include "tensor/ops.h"
 
 namespace subtb::nn {
@@ -48,19 +49,6 @@ void filter_row(double* row, int64_t V, int64_t top_k, double top_p) {
     for (size_t i = kept; i < order.size(); ++i) row[order[i]] = kNegInf;
   }
 }
-
-// Restores a module's training mode when the scope ends.
-class EvalModeGuard {
- public:
-  explicit EvalModeGuard(Module& m) : module_(m), was_training_(m.is_training()) { m.eval(); }
-  ~EvalModeGuard() { module_.train(was_training_); }
-  EvalModeGuard(const EvalModeGuard&) = delete;
-  EvalModeGuard& operator=(const EvalModeGuard&) = delete;
-
- private:
-  Module& module_;
-  bool was_training_;
-};
 
 bool ends_row(GeneratedRow& row, int64_t token, const GenerationConfig& c) {
   if (std::find(c.stop_token_ids.begin(), c.stop_token_ids.end(), token) != c.stop_token_ids.end()) {

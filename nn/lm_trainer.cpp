@@ -4,6 +4,7 @@
 
 #include "autograd/grad_mode.h"
 #include "nn/clip_grad.h"
+#include "nn/eval_mode.h"
 #include "tensor/ops.h"
 
 namespace subtb::nn {
@@ -98,8 +99,7 @@ double LMTrainer::step() {
 double LMTrainer::evaluate(int64_t batches) {
   if (val_.empty()) return std::numeric_limits<double>::quiet_NaN();
   NoGradGuard no_grad;
-  const bool was_training = model_.is_training();
-  model_.eval();
+  EvalModeGuard eval_mode(model_);
   const int64_t span = static_cast<int64_t>(val_.size()) - config_.seq_len - 1;
   const int64_t n = batches * config_.batch;
   std::vector<int64_t> starts;
@@ -111,7 +111,6 @@ double LMTrainer::evaluate(int64_t batches) {
     const auto [inputs, targets] = windows(val_, chunk);
     total += cross_entropy(model_.forward(inputs).reshape(Shape{-1, V}), targets.reshape(Shape{-1})).item();
   }
-  model_.train(was_training);
   return total / static_cast<double>(batches);
 }
 

@@ -7,6 +7,7 @@ means subtb is faster).
 Usage: scripts/bench_compare.py [--bench build/release/bench/bench_ops] [--threads 2]
                                 [--filter REGEX] [--repetitions 5] [--openblas-coretype NAME]
                                 [--peer bench/peers/ops.py] [--peer-arg ARG ...]
+                                [--subtb-env KEY=VALUE ...]
 The SubTB comparison: --bench build/release/bench/bench_objectives --peer bench/peers/subtb.py
 """
 import argparse
@@ -35,12 +36,13 @@ def target(name):
     return ">= 1.0x", lambda ours, theirs: theirs / ours >= 1.0
 
 
-def run_subtb(binary, threads, regex, repetitions, coretype):
+def run_subtb(binary, threads, regex, repetitions, coretype, extra_env):
     cmd = [str(binary), "--benchmark_format=json", f"--benchmark_filter={regex}",
            f"--benchmark_repetitions={repetitions}", "--benchmark_report_aggregates_only=true"]
     settings = {"OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads)}
     if coretype:
         settings["OPENBLAS_CORETYPE"] = coretype
+    settings.update(extra_env)
     env = dict(os.environ, **settings)
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
     results = {}
@@ -112,10 +114,14 @@ def main():
     parser.add_argument("--repetitions", type=int, default=5, help="Google Benchmark repetitions (median kept)")
     parser.add_argument("--openblas-coretype", default="",
                         help="OPENBLAS_CORETYPE for subtb's run (default: OpenBLAS's own detection)")
+    parser.add_argument("--subtb-env", action="append", default=[], metavar="KEY=VALUE",
+                        help="an environment variable for subtb's run only, e.g. OMP_WAIT_POLICY=passive (repeatable)")
     args = parser.parse_args()
+    subtb_env = dict(item.split("=", 1) for item in args.subtb_env)
 
     header = machine()
-    ours, ours_cmd, core = run_subtb(args.bench, args.threads, args.filter, args.repetitions, args.openblas_coretype)
+    ours, ours_cmd, core = run_subtb(args.bench, args.threads, args.filter, args.repetitions, args.openblas_coretype,
+                                     subtb_env)
     peer, peer_cmd = run_torch(args.peer, args.threads, args.filter, args.peer_arg)
     theirs = peer["results"]
 

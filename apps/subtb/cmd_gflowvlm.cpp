@@ -152,6 +152,7 @@ nlohmann::json run_seed(const Flags& f, int seed, const fs::path& run) {
   for (int64_t it = 1; it <= f.iterations; ++it) {
     const gv::IterationMetrics m = trainer.step();
     nlohmann::json line = gv::to_json(m);
+    line["iteration"] = it;  // updates done, as the plot's x axis counts them
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     line["seconds"] = seconds;
     x.push_back(static_cast<double>(it));
@@ -192,7 +193,7 @@ void apply_quick(Flags& f, const CLI::App& train) {
   set("--iterations", f.iterations, int64_t{20});
   set("--episodes", f.episodes, int64_t{4});
   set("--max-steps", f.max_steps, 5);
-  set("--max-new-tokens", f.max_new_tokens, int64_t{32});
+  set("--max-new-tokens", f.max_new_tokens, int64_t{64});
   set("--eval-every", f.eval_every, int64_t{10});
   set("--eval-episodes", f.eval_episodes, int64_t{8});
   set("--lr", f.lr, 1e-3);

@@ -29,7 +29,7 @@ double number_or_nan(const nlohmann::json& v) {
   return v.is_null() ? std::numeric_limits<double>::quiet_NaN() : v.get<double>();
 }
 
-// What the loss plot shows, and the seconds the run has taken in earlier sessions.
+// What the loss plot shows, and the run's seconds at its latest record.
 struct History {
   std::vector<double> steps, loss, eval_steps, eval_loss;
   double seconds = 0;

@@ -8,12 +8,17 @@ timed on the same two loops:
   lm_generate    greedy decoding of 4 prompts of 16 tokens, 64 new tokens each, with a
                  preallocated KV cache: generated tokens per second
 
-Prints one JSON object {"threads", "torch", "results": {"<name>/<preset>": [tokens per
-wall-clock second, tokens per CPU second]}}.
-Usage: python3 bench/peers/lm.py [--threads 2] [--min-time 2]
+Prints one JSON object in the form scripts/bench_compare.py reads: {"threads", "torch",
+"results": {"<name>/<preset>": wall-clock ns per call}, "cpu_ns": {... process CPU ns per
+call}, "tokens": {... tokens per call}, "parameters": {preset: count}, "peak_rss_mib"}.
+peak_rss_mib is the process's peak resident memory (getrusage), meaningful when --filter
+selects one workload.
+Usage: python3 bench/peers/lm.py [--threads 2] [--filter REGEX] [--min-time 2]
 """
 import argparse
 import json
+import re
+import resource
 import time
 
 import torch
@@ -101,9 +106,12 @@ class CausalLM(torch.nn.Module):
         self.register_buffer("sin", angles.sin().float()[:, None, :], persistent=False)
 
     def forward(self, tokens, caches=None, start=0):
-        T = tokens.shape[1]
+        return self.forward_embeddings(self.embed_tokens(tokens), caches, start)
+
+    def forward_embeddings(self, x, caches=None, start=0):
+        """x: [B, T, dim] input embeddings at positions start.. -> logits [B, T, VOCAB]."""
+        T = x.shape[1]
         cos, sin = self.cos[start : start + T], self.sin[start : start + T]
-        x = self.embed_tokens(tokens)
         for i, layer in enumerate(self.layers):
             x = layer(x, cos, sin, None if caches is None else caches[i], start)
         return self.lm_head(self.norm(x))
@@ -122,7 +130,11 @@ def timed(fn, min_time):
             return elapsed / runs, (time.process_time() - cpu_start) / runs
 
 
-def train_rate(preset, min_time):
+def parameter_count(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+def train_step_workload(preset, min_time):
     c, batch, seq = PRESETS[preset]
     torch.manual_seed(0)
     model = CausalLM(c)
@@ -143,44 +155,69 @@ def train_rate(preset, min_time):
         opt.step()
         return loss.item()
 
-    return [batch * seq / t for t in timed(step, min_time)]
+    return batch * seq, timed(step, min_time), parameter_count(model)
 
 
 @torch.no_grad()
-def generate_rate(preset, min_time, prompts=4, prompt_len=16, new_tokens=64):
+def generate_workload(preset, min_time, prompts=4, prompt_len=16, new_tokens=64):
     c, _, _ = PRESETS[preset]
     torch.manual_seed(0)
     model = CausalLM(c).eval()
     tokens = torch.randint(0, VOCAB, (prompts, prompt_len))
-    d = c["dim"] // c["n_heads"]
-    total = prompt_len + new_tokens
-
     def generate():
-        caches = [(torch.zeros(prompts, c["n_kv_heads"], total, d), torch.zeros(prompts, c["n_kv_heads"], total, d))
-                  for _ in range(c["n_layers"])]
-        logits = model(tokens, caches, 0)[:, -1]
-        pos = prompt_len
-        for i in range(new_tokens):
-            nxt = logits.argmax(-1, keepdim=True)
-            if i + 1 == new_tokens:
-                break
-            logits = model(nxt, caches, pos)[:, -1]
-            pos += 1
+        return greedy(model, c, model.embed_tokens(tokens), new_tokens)
 
-    return [prompts * new_tokens / t for t in timed(generate, min_time)]
+    return prompts * new_tokens, timed(generate, min_time), parameter_count(model)
+
+
+def greedy(model, c, embeds, new_tokens):
+    """Greedy decoding of new_tokens after the prompts' embeddings [B, T, dim], with a
+    preallocated KV cache per layer ([B, kv heads, T + new_tokens, head dim] keys and
+    values). Returns the new tokens [B, new_tokens]."""
+    b, t, _ = embeds.shape
+    d = c["dim"] // c["n_heads"]
+    caches = [(torch.zeros(b, c["n_kv_heads"], t + new_tokens, d), torch.zeros(b, c["n_kv_heads"], t + new_tokens, d))
+              for _ in range(c["n_layers"])]
+    logits = model.forward_embeddings(embeds, caches, 0)[:, -1]
+    out = []
+    for i in range(new_tokens):
+        out.append(logits.argmax(-1, keepdim=True))
+        if i + 1 == new_tokens:
+            break
+        logits = model(out[-1], caches, t + i)[:, -1]
+    return torch.cat(out, dim=1)
+
+
+def run(workloads, description):
+    """The command line shared by the peers: runs the workloads {name: fn(min_time) ->
+    (tokens per call, (wall s, CPU s) per call, parameters)} that --filter selects and
+    prints the JSON object described in this module's docstring."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--filter", default=".", help="regex selecting workloads")
+    parser.add_argument("--min-time", type=float, default=2.0, help="seconds of timed calls per workload")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    out = {"threads": args.threads, "torch": torch.__version__, "results": {}, "cpu_ns": {}, "tokens": {},
+           "parameters": {}}
+    for name, fn in workloads.items():
+        if not re.search(args.filter, name):
+            continue
+        tokens, (wall, cpu), parameters = fn(args.min_time)
+        out["results"][name] = wall * 1e9
+        out["cpu_ns"][name] = cpu * 1e9
+        out["tokens"][name] = tokens
+        out["parameters"][name.split("/")[-1]] = parameters
+    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out, indent=1))
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--min-time", type=float, default=2.0)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    results = {}
+    workloads = {}
     for preset in PRESETS:
-        results[f"lm_train_step/{preset}"] = train_rate(preset, args.min_time)
-        results[f"lm_generate/{preset}"] = generate_rate(preset, args.min_time)
-    print(json.dumps({"threads": args.threads, "torch": torch.__version__, "results": results}, indent=1))
+        workloads[f"lm_train_step/{preset}"] = lambda t, p=preset: train_step_workload(p, t)
+        workloads[f"lm_generate/{preset}"] = lambda t, p=preset: generate_workload(p, t)
+    run(workloads, __doc__)
 
 
 if __name__ == "__main__":

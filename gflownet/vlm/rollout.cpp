@@ -65,8 +65,8 @@ RolloutResult play_episodes(nn::VisionLanguageModel& model, const nn::Tokenizer&
   nn::GenerationConfig generation;
   generation.greedy = options.greedy;
   generation.temperature = options.temperature;
-  // Tokens that only the template may place end an answer and are cut from it: an
-  // <image> inside an answer would take an image token's place when the episode is scored.
+  // Tokens that only the template may place end an answer and become its <eos>: an <image>
+  // inside an answer would take an image token's place when the episode is scored.
   generation.stop_token_ids = {nn::kEosToken, nn::kDoneToken, nn::kImageToken, nn::kBosToken, nn::kPadToken};
   generation.pad_token_id = nn::kPadToken;
   generation.gen = &gen;
@@ -96,7 +96,7 @@ RolloutResult play_episodes(nn::VisionLanguageModel& model, const nn::Tokenizer&
       const size_t i = playing[k];
       Episode& episode = out.episodes[i];
       std::vector<std::int32_t> answer(rows[k].tokens.begin(), rows[k].tokens.end());
-      if (!answer.empty() && template_only(answer.back())) answer.pop_back();
+      if (!answer.empty() && template_only(answer.back())) answer.back() = nn::kEosToken;
       if (!answer.empty() && answer.front() == nn::kDoneToken) continue;
       const subtb::vlm::StepResult result = envs[i].step_text(tokenizer.decode(answer));
       ++out.steps;

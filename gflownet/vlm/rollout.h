@@ -11,7 +11,7 @@
 // (a random action) is taken. The episode also ends when the task or the step limit ends
 // it, or when the next prompt would not leave room for an answer in the LM's context.
 // Generation also stops at <image>, <bos> or <pad>, which only the prompt template places;
-// the answer is then what came before that token.
+// that token is recorded as <eos>, so that the answer ends there and is never empty.
 // log R(z_{0:t} [DONE]) is recorded for every state visited.
 #include <cstdint>
 #include <optional>

@@ -78,7 +78,7 @@ struct GflowVlmConfig {
 nlohmann::json to_json(const GflowVlmConfig& config);
 
 struct IterationMetrics {
-  int64_t iteration = 0;
+  int64_t iteration = 0;       // iterations done before this one
   double loss = 0;             // the objective before the update (the last epoch's for PPO)
   double mean_log_reward = 0;  // log R(x) of the iteration's own episodes
   double success_rate = 0;     // of those

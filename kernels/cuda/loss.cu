@@ -27,10 +27,7 @@ __global__ void cross_entropy_kernel(const T* x, const int64_t* target, int64_t 
                                      int64_t loss_stride, int64_t rows, int64_t n) {
   using C = float_compute_t<T>;
   __shared__ C scratch[kThreads / 32];
-  for (int64_t base = static_cast<int64_t>(blockIdx.x) * blockDim.y; base < rows;
-       base += static_cast<int64_t>(gridDim.x) * blockDim.y) {
-    const int64_t row = base + threadIdx.y;
-    const bool valid = row < rows;
+  for_each_block_row(rows, [&](int64_t row, bool valid) {
     const int64_t t = valid ? target[row * target_stride] : ignore_index;
     const bool active = valid && t != ignore_index;
     const T* xr = x + row * n;
@@ -45,7 +42,7 @@ __global__ void cross_entropy_kernel(const T* x, const int64_t* target, int64_t 
     }
     s = row_lse(s, scratch);
     if (smoothing > C(0)) sum_x = row_allreduce(sum_x, Add{}, scratch);
-    if (!valid || threadIdx.x != 0) continue;
+    if (!valid || threadIdx.x != 0) return;
     C l = 0;
     if (active) {
       const C lse = s.lse();
@@ -60,7 +57,7 @@ __global__ void cross_entropy_kernel(const T* x, const int64_t* target, int64_t 
     } else {
       loss[row * loss_stride] = T(l);
     }
-  }
+  });
 }
 
 // grad[r, j] = g * exp(x - lse) - g * e / n, less g * (1 - e) at the target; 0 on ignored rows.

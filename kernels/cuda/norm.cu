@@ -32,10 +32,7 @@ __global__ void norm_forward_kernel(const T* x, const T* w, const T* b, float_co
                                     int64_t n) {
   using C = float_compute_t<T>;
   __shared__ C scratch[kThreads / 32];
-  for (int64_t base = static_cast<int64_t>(blockIdx.x) * blockDim.y; base < rows;
-       base += static_cast<int64_t>(gridDim.x) * blockDim.y) {
-    const int64_t row = base + threadIdx.y;
-    const bool valid = row < rows;
+  for_each_block_row(rows, [&](int64_t row, bool valid) {
     const T* xr = x + row * n;
     C mean = 0;
     if constexpr (kCentred) {
@@ -52,7 +49,7 @@ __global__ void norm_forward_kernel(const T* x, const T* w, const T* b, float_co
       }
     }
     m2 = row_allreduce(m2, Add{}, scratch);
-    if (!valid) continue;
+    if (!valid) return;
     const C rstd = C(1) / sqrt(m2 / static_cast<C>(n) + eps);
     T* yr = y + row * n;
     for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
@@ -65,7 +62,7 @@ __global__ void norm_forward_kernel(const T* x, const T* w, const T* b, float_co
       if constexpr (kCentred) mean_out[row] = mean;
       rstd_out[row] = rstd;
     }
-  }
+  });
 }
 
 // grad_x = rstd * (g w - mean(g w) - xhat * mean(g w xhat)), without the mean(g w) term
@@ -75,10 +72,7 @@ __global__ void norm_backward_x_kernel(const T* g, const T* x, const T* w, const
                                        const float_compute_t<T>* rstd, T* gx, int64_t rows, int64_t n) {
   using C = float_compute_t<T>;
   __shared__ C scratch[kThreads / 32];
-  for (int64_t base = static_cast<int64_t>(blockIdx.x) * blockDim.y; base < rows;
-       base += static_cast<int64_t>(gridDim.x) * blockDim.y) {
-    const int64_t row = base + threadIdx.y;
-    const bool valid = row < rows;
+  for_each_block_row(rows, [&](int64_t row, bool valid) {
     const T* xr = x + row * n;
     const T* gr = g + row * n;
     const C mu = valid && kCentred ? mean[row] : C(0), r = valid ? rstd[row] : C(0);
@@ -92,7 +86,7 @@ __global__ void norm_backward_x_kernel(const T* g, const T* x, const T* w, const
     }
     if constexpr (kCentred) sum_gw = row_allreduce(sum_gw, Add{}, scratch);
     sum_gw_xhat = row_allreduce(sum_gw_xhat, Add{}, scratch);
-    if (!valid) continue;
+    if (!valid) return;
     const C inv_n = C(1) / static_cast<C>(n);
     const C a = kCentred ? sum_gw * inv_n : C(0), b = sum_gw_xhat * inv_n;
     T* gxr = gx + row * n;
@@ -100,7 +94,7 @@ __global__ void norm_backward_x_kernel(const T* g, const T* x, const T* w, const
       const C gw = C(gr[j]) * (w != nullptr ? C(w[j]) : C(1));
       gxr[j] = T(r * (gw - a - (C(xr[j]) - mu) * r * b));
     }
-  }
+  });
 }
 
 constexpr int kColumns = 32, kRowLanes = 8;

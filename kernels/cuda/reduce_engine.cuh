@@ -22,10 +22,10 @@
 #include <cuda_runtime.h>
 
 #include <bit>
-#include <cstring>
 
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/loops.cuh"
+#include "kernels/cuda/warp_shuffle.cuh"
 
 namespace subtb::cuda {
 
@@ -65,20 +65,6 @@ inline ReduceGeometry plan_reduce(const Tensor& x, uint32_t mask) {
 }
 
 namespace detail {
-
-// Shuffles any 4-byte-multiple accumulator down a warp, word by word.
-template <class Acc>
-__device__ __forceinline__ Acc shfl_down(const Acc& a, int delta) {
-  static_assert(sizeof(Acc) % 4 == 0, "reduce: accumulators are shuffled as 32-bit words");
-  constexpr int kWords = sizeof(Acc) / 4;
-  int w[kWords];
-  memcpy(w, &a, sizeof(Acc));
-#pragma unroll
-  for (int i = 0; i < kWords; ++i) w[i] = __shfl_down_sync(0xffffffffu, w[i], delta);
-  Acc r;
-  memcpy(&r, w, sizeof(Acc));
-  return r;
-}
 
 template <class Op, class Acc>
 __device__ __forceinline__ Acc warp_reduce(const Op& op, Acc a) {

@@ -90,6 +90,19 @@ __device__ __forceinline__ OnlineLse<C> row_lse(OnlineLse<C> s, C* scratch) {
 // The row of a block row: blockIdx.x * blockDim.y + threadIdx.y.
 __device__ __forceinline__ int64_t block_row() { return static_cast<int64_t>(blockIdx.x) * blockDim.y + threadIdx.y; }
 
+// Calls body(row, valid) for each row that this thread's block row serves: rows go
+// blockDim.y to a block, the blocks striding over them. Past the last row, body still
+// runs with valid false, so that every thread of the block reaches the same
+// row_allreduce calls.
+template <class Body>
+__device__ __forceinline__ void for_each_block_row(int64_t rows, Body&& body) {
+  for (int64_t base = static_cast<int64_t>(blockIdx.x) * blockDim.y; base < rows;
+       base += static_cast<int64_t>(gridDim.x) * blockDim.y) {
+    const int64_t row = base + threadIdx.y;
+    body(row, row < rows);
+  }
+}
+
 // Runs kernel(o) with o = out when out is contiguous, else with a contiguous scratch
 // tensor that is then copied into out. (Undefined outputs pass through.)
 template <class Kernel>

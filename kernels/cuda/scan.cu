@@ -10,11 +10,11 @@
 #include <cuda_runtime.h>
 
 #include <cmath>
-#include <cstring>
 #include <type_traits>
 
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/loops.cuh"
+#include "kernels/cuda/warp_shuffle.cuh"
 
 namespace subtb::cuda {
 
@@ -87,19 +87,6 @@ __global__ void scan_lines_kernel(const T* x, typename Op::Out* out, Line l, Op 
       out[off[1] + p * l.out_step] = op.out(acc);
     }
   }
-}
-
-template <class Acc>
-__device__ __forceinline__ Acc shfl_up(const Acc& a, int delta) {
-  static_assert(sizeof(Acc) % 4 == 0, "scan: accumulators are shuffled as 32-bit words");
-  constexpr int kWords = sizeof(Acc) / 4;
-  int w[kWords];
-  memcpy(w, &a, sizeof(Acc));
-#pragma unroll
-  for (int k = 0; k < kWords; ++k) w[k] = __shfl_up_sync(0xffffffffu, w[k], delta);
-  Acc r;
-  memcpy(&r, w, sizeof(Acc));
-  return r;
 }
 
 // Inclusive scan of a warp's values (lane order).

@@ -40,21 +40,18 @@ template <class T>
 __global__ void softmax_rows_kernel(const T* x, T* y, int64_t rows, int64_t n, bool log) {
   using C = float_compute_t<T>;
   __shared__ C scratch[kThreads / 32];
-  for (int64_t base = static_cast<int64_t>(blockIdx.x) * blockDim.y; base < rows;
-       base += static_cast<int64_t>(gridDim.x) * blockDim.y) {
-    const int64_t row = base + threadIdx.y;
-    const bool valid = row < rows;
+  for_each_block_row(rows, [&](int64_t row, bool valid) {
     const T* xr = x + row * n;
     OnlineLse<C> s{C(-INFINITY), C(0)};
     if (valid)
       for (int64_t j = threadIdx.x; j < n; j += blockDim.x) s.add(C(xr[j]));
     s = row_lse(s, scratch);
-    if (!valid) continue;
+    if (!valid) return;
     const C inv_sum = C(1) / s.sum, lse = s.lse();
     T* yr = y + row * n;
     for (int64_t j = threadIdx.x; j < n; j += blockDim.x)
       yr[j] = softmax_value<C, T>(C(xr[j]), s.max, inv_sum, lse, log);
-  }
+  });
 }
 
 template <class T>
@@ -82,10 +79,7 @@ template <class T>
 __global__ void softmax_backward_rows_kernel(const T* y, const T* g, T* gx, int64_t rows, int64_t n, bool log) {
   using C = float_compute_t<T>;
   __shared__ C scratch[kThreads / 32];
-  for (int64_t base = static_cast<int64_t>(blockIdx.x) * blockDim.y; base < rows;
-       base += static_cast<int64_t>(gridDim.x) * blockDim.y) {
-    const int64_t row = base + threadIdx.y;
-    const bool valid = row < rows;
+  for_each_block_row(rows, [&](int64_t row, bool valid) {
     const T* yr = y + row * n;
     const T* gr = g + row * n;
     C dot = 0, sum_g = 0, y_max = -INFINITY;
@@ -103,11 +97,11 @@ __global__ void softmax_backward_rows_kernel(const T* y, const T* g, T* gx, int6
     } else {
       dot = row_allreduce(dot, Add{}, scratch);
     }
-    if (!valid) continue;
+    if (!valid) return;
     T* gxr = gx + row * n;
     for (int64_t j = threadIdx.x; j < n; j += blockDim.x)
       gxr[j] = softmax_grad<C, T>(C(yr[j]), C(gr[j]), dot, sum_g, y_max, log);
-  }
+  });
 }
 
 template <class T>

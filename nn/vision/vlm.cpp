@@ -4,27 +4,11 @@
 #include <nlohmann/json.hpp>
 
 #include "autograd/grad_mode.h"
+#include "nn/eval_mode.h"
 #include "nn/log_probs.h"
 #include "tensor/ops.h"
 
 namespace subtb::nn {
-
-namespace {
-
-// Eval mode for a scope, the previous mode restored after (also when an exception leaves).
-class EvalModeGuard {
- public:
-  explicit EvalModeGuard(Module& m) : module_(m), was_training_(m.is_training()) { m.eval(); }
-  ~EvalModeGuard() { module_.train(was_training_); }
-  EvalModeGuard(const EvalModeGuard&) = delete;
-  EvalModeGuard& operator=(const EvalModeGuard&) = delete;
-
- private:
-  Module& module_;
-  bool was_training_;
-};
-
-}  // namespace
 
 void VLMConfig::validate() const {
   vision.validate();

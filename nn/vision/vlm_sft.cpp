@@ -6,6 +6,7 @@
 
 #include "autograd/grad_mode.h"
 #include "nn/clip_grad.h"
+#include "nn/eval_mode.h"
 #include "nn/tokenizer/special_tokens.h"
 #include "nn/vision/image_file.h"
 #include "tensor/ops.h"
@@ -137,8 +138,7 @@ double VlmSftTrainer::step() {
 }
 
 double VlmSftTrainer::evaluate() {
-  const bool was_training = model_.is_training();
-  model_.eval();
+  EvalModeGuard eval_mode(model_);
   NoGradGuard no_grad;
   double total = 0.0;
   int64_t count = 0;
@@ -149,7 +149,6 @@ double VlmSftTrainer::evaluate() {
     total -= log_likelihood.item();
     count += n;
   }
-  model_.train(was_training);
   return total / static_cast<double>(count);
 }
 

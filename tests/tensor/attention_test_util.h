@@ -31,6 +31,16 @@ inline Tensor heads_input(const Case& c, int64_t h, int64_t t, testing::DeviceDT
   return testing::random_input({c.batch, t, h, c.d}, p, seed, 1.0).transpose(1, 2);
 }
 
+// A case's q, k, v and upstream gradient [B, Hq, Tq, D], seeded 1 to 4.
+struct Inputs {
+  Tensor q, k, v, g;
+};
+
+inline Inputs case_inputs(const Case& c, testing::DeviceDType p) {
+  return {heads_input(c, c.hq, c.tq, p, 1), heads_input(c, c.hkv, c.tk, p, 2), heads_input(c, c.hkv, c.tk, p, 3),
+          testing::random_input({c.batch, c.hq, c.tq, c.d}, p, 4, 1.0)};
+}
+
 inline AttentionOptions options_on(const Case& c, Device device, bool deterministic = false) {
   AttentionOptions o;
   o.causal = c.causal;

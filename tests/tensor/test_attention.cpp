@@ -22,8 +22,8 @@ namespace subtb {
 namespace {
 
 using attention_testing::Case;
+using attention_testing::case_inputs;
 using attention_testing::expect_meets_flash_rule;
-using attention_testing::heads_input;
 using attention_testing::max_abs;
 using attention_testing::options_on;
 using attention_testing::Result;
@@ -39,9 +39,7 @@ class Attention : public ::testing::TestWithParam<DeviceDType> {};
 
 void expect_fused_matches_composite(const Case& c, DeviceDType p) {
   SCOPED_TRACE(c.name);
-  const Tensor q = heads_input(c, c.hq, c.tq, p, 1), k = heads_input(c, c.hkv, c.tk, p, 2);
-  const Tensor v = heads_input(c, c.hkv, c.tk, p, 3);
-  const Tensor g = random_input({c.batch, c.hq, c.tq, c.d}, p, 4, 1.0);
+  const auto [q, k, v, g] = case_inputs(c, p);
   const AttentionOptions o = options_on(c, p.device), o_ref = options_on(c, kCPU);
 
   const Result fused = run(scaled_dot_product_attention, q, k, v, g, o);
@@ -84,8 +82,7 @@ TEST_P(Attention, QueriesWithoutKeysGiveZeroOutputAndGradients) {
   // Batch 1 has no keys; in batch 0 the causal mask (Tq > Tk) hides every key from the
   // first Tq - Tk queries.
   const Case c{"", 2, 2, 1, 6, 4, 32, true, {4, 0}};
-  const Tensor q = heads_input(c, c.hq, c.tq, p, 1), k = heads_input(c, c.hkv, c.tk, p, 2);
-  const Tensor v = heads_input(c, c.hkv, c.tk, p, 3), g = random_input({2, 2, 6, 32}, p, 4, 1.0);
+  const auto [q, k, v, g] = case_inputs(c, p);
   const Result r = run(scaled_dot_product_attention, q, k, v, g, options_on(c, p.device));
   for (const Tensor& t : {r.out, r.grad_q, r.grad_k, r.grad_v}) {
     for (double x : values(t)) ASSERT_TRUE(std::isfinite(x));
@@ -155,8 +152,7 @@ TEST_P(Attention, BackwardIsDeterministic) {
   const DeviceDType p = GetParam();
   SUBTB_SKIP_WITHOUT_DEVICE(p.device);
   const Case c{"", 2, 4, 2, 45, 70, 32, true};
-  const Tensor q = heads_input(c, c.hq, c.tq, p, 1), k = heads_input(c, c.hkv, c.tk, p, 2);
-  const Tensor v = heads_input(c, c.hkv, c.tk, p, 3), g = random_input({2, 4, 45, 32}, p, 4, 1.0);
+  const auto [q, k, v, g] = case_inputs(c, p);
   AttentionOptions o = options_on(c, p.device);
   o.deterministic = true;
   const Result a = run(scaled_dot_product_attention, q, k, v, g, o);
@@ -172,8 +168,7 @@ TEST_P(Attention, GradientOfEachInputAlone) {
   const DeviceDType p = GetParam();
   SUBTB_SKIP_WITHOUT_DEVICE(p.device);
   const Case c{"", 1, 4, 2, 70, 70, 32, true};
-  const Tensor q = heads_input(c, c.hq, c.tq, p, 1), k = heads_input(c, c.hkv, c.tk, p, 2);
-  const Tensor v = heads_input(c, c.hkv, c.tk, p, 3), g = random_input({1, 4, 70, 32}, p, 4, 1.0);
+  const auto [q, k, v, g] = case_inputs(c, p);
   const AttentionOptions o = options_on(c, p.device);
   const Result all = run(scaled_dot_product_attention, q, k, v, g, o);
   for (int wanted = 0; wanted < 3; ++wanted) {
@@ -195,8 +190,7 @@ INSTANTIATE_TEST_SUITE_P(All, Attention, ::testing::ValuesIn(testing::all_float_
 TEST(AttentionCpu, SameBitsOnAnyThreadCount) {
   const DeviceDType p{kCPU, DType::f32};
   const Case c{"", 1, 2, 1, 150, 200, 32, true, {170}};
-  const Tensor q = heads_input(c, c.hq, c.tq, p, 1), k = heads_input(c, c.hkv, c.tk, p, 2);
-  const Tensor v = heads_input(c, c.hkv, c.tk, p, 3), g = random_input({1, 2, 150, 32}, p, 4, 1.0);
+  const auto [q, k, v, g] = case_inputs(c, p);
   const AttentionOptions o = options_on(c, kCPU);
   const int threads = omp_get_max_threads();
   omp_set_num_threads(1);

@@ -19,6 +19,7 @@ namespace subtb {
 namespace {
 
 using attention_testing::Case;
+using attention_testing::case_inputs;
 using attention_testing::expect_meets_flash_rule;
 using attention_testing::heads_input;
 using attention_testing::max_abs;
@@ -41,9 +42,7 @@ Tensor to_cuda(const Tensor& t, bool transposed) {
 void expect_flash_rule(const Case& c, DType dtype, bool deterministic) {
   SCOPED_TRACE(::testing::Message() << c.name << (deterministic ? " (deterministic)" : " (atomic dQ)"));
   const DeviceDType cpu{kCPU, dtype};
-  const Tensor q = heads_input(c, c.hq, c.tq, cpu, 1), k = heads_input(c, c.hkv, c.tk, cpu, 2);
-  const Tensor v = heads_input(c, c.hkv, c.tk, cpu, 3);
-  const Tensor g = random_input({c.batch, c.hq, c.tq, c.d}, cpu, 4, 1.0);
+  const auto [q, k, v, g] = case_inputs(c, cpu);
   const AttentionOptions o_gpu = options_on(c, cuda_device(0), deterministic);
   const AttentionOptions o_cpu = options_on(c, kCPU, deterministic);
 
@@ -137,10 +136,7 @@ TEST(AttentionCudaF64, MatchesTheCompositeToRounding) {
   for (int j = 0; j < 45; j += 4) mask[j] = 0;
   for (int j = 45; j < 90; ++j) mask[j] = 0;
   const Case c{"", 2, 4, 2, 37, 45, 24, true, {40, 45}, mask};
-  const Tensor q = heads_input(c, c.hq, c.tq, {kCPU, DType::f64}, 1),
-               k = heads_input(c, c.hkv, c.tk, {kCPU, DType::f64}, 2);
-  const Tensor v = heads_input(c, c.hkv, c.tk, {kCPU, DType::f64}, 3);
-  const Tensor g = random_input({c.batch, c.hq, c.tq, c.d}, {kCPU, DType::f64}, 4, 1.0);
+  const auto [q, k, v, g] = case_inputs(c, {kCPU, DType::f64});
   const Result fused = run(scaled_dot_product_attention, to_cuda(q, false), to_cuda(k, false), to_cuda(v, false),
                            g.to(cuda_device(0)), options_on(c, cuda_device(0), false));
   const Result ref = run(scaled_dot_product_attention_composite, q, k, v, g, options_on(c, kCPU, false));
