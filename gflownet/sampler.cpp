@@ -37,9 +37,10 @@ Tensor encode(const gfn::DiscreteEnv& env, std::span<const std::int32_t> states,
 }
 
 // Draws one action of a row from its logits: softmax(logits / T) over the valid actions,
-// mixed with the uniform distribution over them, by inverting the CDF at u.
+// mixed with the uniform distribution over them, by inverting the CDF at u. `probs` is
+// scratch, reused across rows.
 std::int32_t draw_action(const float* logits, const bool* valid, int num_actions, const SamplerOptions& options,
-                         double u) {
+                         double u, std::vector<double>& probs) {
   double max_logit = -kInf;
   int num_valid = 0;
   for (int a = 0; a < num_actions; ++a) {
@@ -48,7 +49,7 @@ std::int32_t draw_action(const float* logits, const bool* valid, int num_actions
     max_logit = std::max(max_logit, logits[a] / options.temperature);
   }
   double total = 0.0;
-  std::vector<double> probs(static_cast<size_t>(num_actions), 0.0);
+  probs.assign(static_cast<size_t>(num_actions), 0.0);
   for (int a = 0; a < num_actions; ++a) {
     if (valid[a]) total += probs[static_cast<size_t>(a)] = std::exp(logits[a] / options.temperature - max_logit);
   }
@@ -121,6 +122,7 @@ SampledTrajectories sample_trajectories(const gfn::DiscreteEnv& env, Policy& pol
   BoolBuffer terminal(batch, 1);
   std::vector<std::int64_t> running;
   std::vector<std::int32_t> running_states;
+  std::vector<double> probs;
 
   for (int64_t t = 0;; ++t) {
     env.is_terminal(current, terminal.span());
@@ -148,7 +150,8 @@ SampledTrajectories sample_trajectories(const gfn::DiscreteEnv& env, Policy& pol
     std::vector<std::int32_t> actions(static_cast<size_t>(batch), gfn::DiscreteEnv::no_action);
     for (int64_t i = 0; i < n; ++i) {
       const int64_t b = running[static_cast<size_t>(i)];
-      const std::int32_t a = draw_action(logits.data() + i * A, valid.row(i), A, options, u[static_cast<size_t>(b)]);
+      const std::int32_t a =
+          draw_action(logits.data() + i * A, valid.row(i), A, options, u[static_cast<size_t>(b)], probs);
       SUBTB_CHECK(a != gfn::DiscreteEnv::no_action, "sample_trajectories: ", env.name(),
                   " offers no action in a non-terminal state (row ", b, ", step ", t, ")");
       actions[static_cast<size_t>(b)] = a;
@@ -191,6 +194,7 @@ SampledTrajectories sample_backward_trajectories(const gfn::DiscreteEnv& env, Po
   gfn::ParentList parents;
   std::vector<std::int64_t> running;
   std::vector<std::int32_t> running_states;
+  std::vector<double> probs;
 
   for (int64_t t = 0;; ++t) {
     env.backward_masks(current, masks.span());
@@ -217,7 +221,7 @@ SampledTrajectories sample_backward_trajectories(const gfn::DiscreteEnv& env, Po
     for (int64_t i = 0; i < n; ++i) {
       const int64_t b = running[static_cast<size_t>(i)];
       backward[static_cast<size_t>(b)] =
-          draw_action(logits.data() + i * Ab, masks.row(b), Ab, SamplerOptions{}, u[static_cast<size_t>(b)]);
+          draw_action(logits.data() + i * Ab, masks.row(b), Ab, SamplerOptions{}, u[static_cast<size_t>(b)], probs);
     }
     env.backward_step(current, backward);
     // The forward action parent -> child: the child's parent entry equal to the new state.

@@ -1,6 +1,8 @@
 #pragma once
 // Log-probabilities of given tokens under a language model's logits: what sequence-level
 // objectives (GFlowNet fine-tuning, SFT on a completion, scoring) are built from.
+#include <functional>
+
 #include "tensor/tensor.h"
 
 namespace subtb::nn {
@@ -18,5 +20,13 @@ Tensor token_log_probs(const Tensor& logits, const Tensor& targets, const Tensor
 // bool (typically true on the continuation only) -> [B, T]. Summing over dim 1 gives
 // log p(continuation | prompt).
 Tensor continuation_log_probs(const Tensor& logits, const Tensor& tokens, const Tensor& mask);
+
+// The same, from the causal model's final hidden states [B, T, dim] and its head (hidden
+// rows [N, dim] -> logits [N, V]): only the N rows that predict a masked token go through
+// the head and the log-softmax, instead of all B * T. The values and the gradients (to
+// hidden and through head) are those of continuation_log_probs(head(hidden), ...); the
+// mask is read on the host to pick the rows.
+Tensor continuation_log_probs(const Tensor& hidden, const std::function<Tensor(const Tensor&)>& head,
+                              const Tensor& tokens, const Tensor& mask);
 
 }  // namespace subtb::nn

@@ -101,24 +101,24 @@ Tensor VisionLanguageModel::embed(const Tensor& tokens, const Tensor& image_toke
   const int64_t b = tokens.shape()[0], t = tokens.shape()[1];
   SUBTB_CHECK(image_tokens.shape() == (Shape{b, p, dim}), "VisionLanguageModel: expected image tokens [", b, ", ", p,
               ", ", dim, "] for tokens ", describe(tokens), ", got ", describe(image_tokens));
-  // Which row of the flattened image tokens [B * P, dim] each position takes: the k-th
-  // placeholder of row b takes b * P + k (computed on the host, where the count is also
-  // checked); text positions take any row, which `where` then drops.
-  const std::vector<int64_t> ids = tokens.to(kCPU).contiguous().to_vector<int64_t>();
-  std::vector<int64_t> source(ids.size(), 0);
+  // One gather builds the inputs: from the rows [B * T + B * P, dim] of the token
+  // embeddings followed by the image tokens, position i of row b takes its own token
+  // embedding (i) or, at the k-th placeholder, image row B * T + b * P + k (computed on
+  // the host, where the count is also checked). The backward scatters once into both.
+  const std::vector<int64_t> ids = tokens.to_vector<int64_t>();
+  std::vector<int64_t> source(ids.size());
   for (int64_t row = 0; row < b; ++row) {
     int64_t k = 0;
     for (int64_t i = row * t; i < (row + 1) * t; ++i) {
-      if (ids[static_cast<size_t>(i)] == config_.image_token_id) source[static_cast<size_t>(i)] = row * p + k++;
+      const bool image = ids[static_cast<size_t>(i)] == config_.image_token_id;
+      source[static_cast<size_t>(i)] = image ? b * t + row * p + k++ : i;
     }
     SUBTB_CHECK(k == p, "VisionLanguageModel: row ", row, " of tokens ", describe(tokens), " holds ", k,
                 " image placeholders (id ", config_.image_token_id, "), expected ", p,
                 " (expand the prompt's marker with expand_image_tokens)");
   }
-  const Tensor placed =
-      index_select(image_tokens.reshape({b * p, dim}), 0, from_vector(source, tokens.device())).reshape({b, t, dim});
-  const Tensor is_image = eq(tokens, static_cast<double>(config_.image_token_id)).unsqueeze(-1);
-  return where(is_image, placed, language_model->embed(tokens));
+  const Tensor rows = cat({language_model->embed(tokens).reshape({b * t, dim}), image_tokens.reshape({b * p, dim})}, 0);
+  return index_select(rows, 0, from_vector(source, tokens.device())).reshape({b, t, dim});
 }
 
 Tensor VisionLanguageModel::forward(const Tensor& tokens, const Tensor& images, const Tensor& valid) {
@@ -131,7 +131,11 @@ Tensor VisionLanguageModel::hidden_states(const Tensor& tokens, const Tensor& im
 
 Tensor VisionLanguageModel::continuation_log_probs(const Tensor& tokens, const Tensor& images, const Tensor& mask,
                                                    const Tensor& valid) {
-  return nn::continuation_log_probs(forward(tokens, images, valid), tokens, mask);
+  // Through the head only at the answer rows: at the compact widths, the head and its
+  // log-softmax over all T positions cost about as much as a decoder layer.
+  return nn::continuation_log_probs(
+      hidden_states(tokens, images, valid), [this](const Tensor& h) { return language_model->logits(h); }, tokens,
+      mask);
 }
 
 std::vector<GeneratedRow> VisionLanguageModel::generate(const std::vector<std::vector<int64_t>>& prompts,
