@@ -14,6 +14,7 @@ constexpr const char* kFormatVersion = "1";
 constexpr std::string_view kModelPrefix = "model.";
 constexpr std::string_view kOptimizerPrefix = "optimizer.";
 constexpr std::string_view kRngPrefix = "rng.";
+constexpr std::string_view kModulePrefix = "module.";
 
 // Parses all of `text` as a decimal integer.
 template <class Int>
@@ -24,6 +25,15 @@ bool parse_int(std::string_view text, Int& out) {
 
 std::string rng_key(const std::string& name) { return std::string(kRngPrefix) + name; }
 
+// Further modules' names become a key's second part, so they must be non-empty and free of dots.
+void check_module_names(const TrainingState& state, const std::string& path, const char* op) {
+  for (const auto& [name, module] : state.modules) {
+    SUBTB_CHECK(!name.empty() && name.find('.') == std::string::npos, op, ": '", path, "': module name '", name,
+                "' must be non-empty and free of dots");
+    SUBTB_CHECK(module != nullptr, op, ": '", path, "': module '", name, "' is null");
+  }
+}
+
 }  // namespace
 
 void save_checkpoint(const std::string& path, const TrainingState& state, int64_t step,
@@ -32,7 +42,10 @@ void save_checkpoint(const std::string& path, const TrainingState& state, int64_
   SUBTB_CHECK(nlohmann::json::accept(config_json), "save_checkpoint: '", path, "': the config is not valid JSON: ",
               config_json.substr(0, 200));
   StateDict tensors;
+  check_module_names(state, path, "save_checkpoint");
   for (auto& [name, t] : state.model.state_dict()) tensors.emplace(std::string(kModelPrefix) + name, t);
+  for (const auto& [module, m] : state.modules)
+    for (auto& [name, t] : m->state_dict()) tensors.emplace(std::string(kModulePrefix) + module + "." + name, t);
   if (state.optimizer)
     for (auto& [key, t] : state.optimizer->state_dict()) tensors.emplace(std::string(kOptimizerPrefix) + key, t);
   Metadata metadata{{"format", kFormat},
@@ -75,21 +88,35 @@ CheckpointInfo load_checkpoint(const std::string& path, const TrainingState& sta
     rng_states[gen] = {seed, offset};
   }
 
+  check_module_names(state, path, "load_checkpoint");
   StateDict model_state, optimizer_state;
+  std::map<std::string, StateDict> module_states;  // by module name, those of the file
   for (const auto& [key, t] : file.tensors) {
-    if (key.starts_with(kModelPrefix)) model_state.emplace(key.substr(kModelPrefix.size()), t);
-    else if (key.starts_with(kOptimizerPrefix)) optimizer_state.emplace(key.substr(kOptimizerPrefix.size()), t);
-    else fail("unexpected tensor '", key, "' (neither model. nor optimizer.)");
+    if (key.starts_with(kModelPrefix)) {
+      model_state.emplace(key.substr(kModelPrefix.size()), t);
+    } else if (key.starts_with(kOptimizerPrefix)) {
+      optimizer_state.emplace(key.substr(kOptimizerPrefix.size()), t);
+    } else if (const size_t dot = key.find('.', kModulePrefix.size());
+               key.starts_with(kModulePrefix) && dot != std::string::npos) {
+      const std::string module = key.substr(kModulePrefix.size(), dot - kModulePrefix.size());
+      module_states[module].emplace(key.substr(dot + 1), t);
+    } else {
+      fail("unexpected tensor '", key, "' (neither model., optimizer. nor module.<name>.)");
+    }
   }
+  for (const auto& [name, module] : state.modules)
+    if (!module_states.contains(name)) fail("no tensors of module '", name, "'");
   try {
     state.model.check_state_dict(model_state);
     if (state.optimizer) state.optimizer->check_state_dict(optimizer_state);
+    for (const auto& [name, module] : state.modules) module->check_state_dict(module_states.at(name));
   } catch (const Error& e) {
     fail(e.what());
   }
 
   state.model.load_state_dict(model_state);
   if (state.optimizer) state.optimizer->load_state_dict(optimizer_state);
+  for (const auto& [name, module] : state.modules) module->load_state_dict(module_states.at(name));
   for (const auto& [gen, s] : rng_states) gen->set_state(s.first, s.second);
   return info;
 }

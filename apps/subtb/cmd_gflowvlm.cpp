@@ -3,7 +3,8 @@
 // seeds (docs/gflowvlm.md, "The training loop").
 //
 // Each seed writes a run folder <out>/seed<k> (apps/subtb/gflowvlm_run.h lists its files);
-// <out>/summary.json gathers every seed's last evaluation.
+// <out>/summary.json gathers every seed's last evaluation. --resume continues the seed
+// folders from their last checkpoints.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 
 #include "apps/subtb/commands.h"
 #include "apps/subtb/gflowvlm_run.h"
+#include "tensor/error.h"
 
 namespace subtb::cli {
 
@@ -27,10 +29,10 @@ void apply_quick(GflowVlmRunOptions& f, const CLI::App& train) {
   set("--config", f.config, std::string("tiny"));
   set("--iterations", f.iterations, int64_t{20});
   set("--episodes", f.episodes, int64_t{4});
-  set("--max-steps", f.max_steps, 5);
-  set("--max-new-tokens", f.max_new_tokens, int64_t{64});
+  set("--max-steps", f.max_steps, quick_max_steps(f.task));
   set("--eval-every", f.eval_every, int64_t{10});
   set("--eval-episodes", f.eval_episodes, int64_t{8});
+  set("--div-n", f.div_n, int64_t{4});
   set("--lr", f.lr, 1e-3);
 }
 
@@ -39,6 +41,7 @@ void run_train(GflowVlmRunOptions f, const CLI::App& train) {
   const fs::path out = f.out.empty()
                            ? fs::path("runs/gflowvlm-" + f.task + "-" + f.method + (f.off_policy ? "-offpolicy" : ""))
                            : fs::path(f.out);
+  SUBTB_CHECK(!f.resume || fs::is_directory(out), "gflowvlm train --resume: '", out.string(), "' holds no run");
   nlohmann::json seeds = nlohmann::json::array();
   double total = 0;
   for (int seed = 0; seed < f.seeds; ++seed) {
@@ -89,8 +92,8 @@ void add_gflowvlm_command(CLI::App& app) {
   train->add_option("--max-steps", f.max_steps, "Episode step limit (0: the task's)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  train->add_option("--max-new-tokens", f.max_new_tokens, "Tokens per answer")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 16))
+  train->add_option("--max-new-tokens", f.max_new_tokens, "Tokens per answer (0: 64, or 96 for the household tasks)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 16))
       ->capture_default_str();
   train->add_option("--temperature", f.temperature, "Sampling temperature")
       ->check(CLI::Range(1e-3, 100.0))
@@ -105,8 +108,29 @@ void add_gflowvlm_command(CLI::App& app) {
   train->add_option("--eval-episodes", f.eval_episodes, "Episodes per evaluation")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
       ->capture_default_str();
+  train
+      ->add_option("--eval-temperature", f.eval_temperature,
+                   "Evaluation sampling temperature (default: --temperature; 0: greedy)")
+      ->check(CLI::Range(0.0, 100.0));
+  train
+      ->add_option("--eval-invalid", f.eval_invalid,
+                   "Evaluation of an invalid output: penalty (nothing moves) or random (RL4VLM's random action)")
+      ->check(CLI::IsMember({"penalty", "random"}))
+      ->capture_default_str();
+  train->add_option("--div-n", f.div_n, "Div@N at the final evaluation, in distribution: samples per task (0: off; --quick: 4)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 12))
+      ->capture_default_str();
+  train->add_option("--div-tasks", f.div_tasks, "Div@N: tasks sampled (the first evaluation seeds)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 16))
+      ->capture_default_str();
   train->add_option("--device", f.device, "cpu or cuda[:N]")->capture_default_str();
   train->add_option("--out", f.out, "Output folder (default runs/gflowvlm-<task>-<method>[-offpolicy])");
+  train->add_option("--checkpoint-every", f.checkpoint_every, "Checkpoint every N iterations (0: at every evaluation)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
+      ->capture_default_str();
+  train->add_flag("--resume", f.resume,
+                  "Continue each seed of the output folder from its last checkpoint up to --iterations; the other "
+                  "flags must be the run's");
   train->callback([train] { run_train(f, *train); });
 }
 

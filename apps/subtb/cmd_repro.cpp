@@ -1,6 +1,8 @@
 // `subtb repro <study> [--quick|--full] [--seeds N] [--out DIR]`: runs one of the papers'
 // comparisons (apps/subtb/repro_studies.h) across seeds in-process and writes its report,
-// tables and figures to docs/results/<study>/ (see gflownet/repro.h for the files).
+// tables and figures to docs/results/<study>/ (see gflownet/repro.h for the files). GFlowVLM's
+// comparison, a pipeline of VLM runs rather than a Study, adds its own two subcommands
+// (apps/subtb/repro_gflowvlm.h).
 #include <chrono>
 #include <ctime>
 #include <iostream>
@@ -9,6 +11,7 @@
 #include <utility>
 
 #include "apps/subtb/commands.h"
+#include "apps/subtb/repro_gflowvlm.h"
 #include "apps/subtb/repro_studies.h"
 #include "gflownet/repro.h"
 
@@ -77,6 +80,7 @@ void add_repro_command(CLI::App& app) {
       run_repro(study->get_name(), builder(mode, seeds), f, *study);
     });
   }
+  add_repro_gflowvlm_commands(*repro);
 }
 
 }  // namespace subtb::cli

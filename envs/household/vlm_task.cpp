@@ -29,9 +29,13 @@ HouseholdTask::HouseholdTask(HouseholdTaskOptions options)
     // VlmEnv owns the step limit, so the world never truncates on its own.
     : options_(options), world_(WorldOptions{std::numeric_limits<int>::max()}) {
   SUBTB_CHECK(options.max_steps > 0, "HouseholdTask: max_steps must be positive, got ", options.max_steps);
+  SUBTB_CHECK(options.history_window >= 0, "HouseholdTask: history_window must not be negative, got ",
+              options.history_window);
 }
 
 std::string HouseholdTask::name() const { return options_.split == Split::seen ? "household" : "household-unseen"; }
+
+std::string HouseholdTask::category() const { return std::string(household::name(world_.scenario().goal.type)); }
 
 void HouseholdTask::reset(std::uint64_t seed) {
   // The opening reads "-= Welcome ... =-\n\n{the room}\n\nYour task is to: ...": the

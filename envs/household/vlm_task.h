@@ -5,7 +5,8 @@
 // - Actions: ALFWorld's admissible commands of the current state.
 // - Image: the schematic of the agent's location (envs/household/render.h).
 // - Prompt: RL4VLM's ALFWorld wording: the text observation, the task, the admissible
-//   actions; the answer has "thoughts" and "action".
+//   actions; the answer has "thoughts" and "action". GFlowVLM's history in it shows the
+//   last `history_window` steps (envs/vlm/README.md, "Prompt lengths").
 // - Rewards: rl4vlm mode gets the world's step reward (50 on success, +1 when a goal
 //   condition is newly met); gflownet mode gets R = max(1e-10, 50 * 1[goal] +
 //   1[a goal condition met at some point of the episode]).
@@ -21,6 +22,10 @@ namespace subtb::household {
 struct HouseholdTaskOptions {
   Split split = Split::seen;
   int max_steps = 35;
+  // Steps of the history GFlowVLM's prompt shows (0: all). The room's description and
+  // the admissible commands already take most of a compact model's context; the last
+  // few steps say what the agent holds and where it is.
+  int history_window = 3;
 };
 
 class HouseholdTask : public vlm::Task {
@@ -29,6 +34,8 @@ class HouseholdTask : public vlm::Task {
 
   // "household" (seen split) or "household-unseen".
   std::string name() const override;
+  // The current scenario's ALFWorld task type ("pick_and_place_simple", ...).
+  std::string category() const override;
   // The task of generate_scenario(seed, split).
   void reset(std::uint64_t seed) override;
   std::vector<std::string> actions() const override { return commands_; }
@@ -36,6 +43,7 @@ class HouseholdTask : public vlm::Task {
   bool success() const override { return world_.success(); }
   double gflownet_reward() const override;
   int default_max_steps() const override { return options_.max_steps; }
+  int default_history_window() const override { return options_.history_window; }
   void render(render::Canvas& image) const override;
   // The last feedback text ("You arrive at loc 3. The cabinet 1 is closed."); at the
   // start, the room ("You are in the middle of a room. Looking quickly around you, ...").

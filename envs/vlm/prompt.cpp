@@ -1,5 +1,7 @@
 #include "envs/vlm/prompt.h"
 
+#include "tensor/error.h"
+
 namespace subtb::vlm {
 
 std::string build_prompt(const Task& task, PromptStyle style, bool done_action, std::string_view history) {
@@ -30,16 +32,23 @@ std::string build_prompt(const Task& task, PromptStyle style, bool done_action, 
 void History::start(std::string_view state) {
   text_ = "State 0: ";
   text_ += state;
-  steps_ = 0;
+  state_starts_.assign(1, 0);
 }
 
 void History::add(std::string_view action, std::string_view state) {
-  ++steps_;
-  const std::string t = std::to_string(steps_);
+  const std::string t = std::to_string(state_starts_.size());
   text_ += " Action " + t + ": \"";
   text_ += action;
-  text_ += "\" State " + t + ": ";
+  text_ += "\" ";
+  state_starts_.push_back(text_.size());
+  text_ += "State " + t + ": ";
   text_ += state;
+}
+
+std::string History::text(int window) const {
+  SUBTB_CHECK(window >= 0, "History::text: window ", window, " is negative");
+  if (window == 0 || window >= steps()) return text_;
+  return "... " + text_.substr(state_starts_[static_cast<std::size_t>(steps() - window)]);
 }
 
 }  // namespace subtb::vlm

@@ -6,6 +6,7 @@
 // task." and lists "[DONE]" among the action's options.
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "envs/vlm/task.h"
 
@@ -15,7 +16,7 @@ enum class PromptStyle { rl4vlm, gflowvlm };
 
 inline constexpr std::string_view done_action_text = "[DONE]";
 
-// `history` is the text History::text() gives; RL4VLM's style ignores it.
+// `history` is a text History::text() gives; RL4VLM's style ignores it.
 std::string build_prompt(const Task& task, PromptStyle style, bool done_action, std::string_view history);
 
 // The episode so far: "State 0: s0 Action 1: "a1" State 1: s1 ...".
@@ -23,11 +24,17 @@ class History {
  public:
   void start(std::string_view state);
   void add(std::string_view action, std::string_view state);
+  // The whole episode.
   const std::string& text() const { return text_; }
+  // Its last `window` steps (all of it when window is 0 or covers it): "... State t-w:
+  // s Action t-w+1: ..." where "... " stands for the states and actions left out; the
+  // step numbers stay those of the episode.
+  std::string text(int window) const;
+  int steps() const { return static_cast<int>(state_starts_.size()) - 1; }
 
  private:
   std::string text_;
-  int steps_ = 0;
+  std::vector<std::size_t> state_starts_;  // where "State t:" begins in text_
 };
 
 }  // namespace subtb::vlm

@@ -26,6 +26,12 @@ std::vector<std::string> task_names() {
   return {"numberline", "numberline-ood", "blackjack", "ezpoints", "points24", "household", "household-unseen"};
 }
 
+std::optional<std::string> ood_task_name(std::string_view task) {
+  if (task == "numberline") return "numberline-ood";
+  if (task == "household") return "household-unseen";
+  return std::nullopt;
+}
+
 std::unique_ptr<Task> make_task(std::string_view name, const TaskOptions& options) {
   const std::vector<std::string> known = task_names();
   SUBTB_CHECK(std::find(known.begin(), known.end(), name) != known.end(), "make_task: unknown task '", name,

@@ -41,6 +41,9 @@ class Task {
   virtual ~Task() = default;
 
   virtual std::string name() const = 0;
+  // The kind of the current task, for per-category evaluation (the household world: its
+  // ALFWorld task type, e.g. "pick_and_place_simple"); "" for a task without kinds.
+  virtual std::string category() const { return ""; }
   virtual void reset(std::uint64_t seed) = 0;
   // The actions that may be taken now, as the model should write them.
   virtual std::vector<std::string> actions() const = 0;
@@ -53,6 +56,9 @@ class Task {
   virtual double gflownet_reward() const = 0;
   // Default step limit of an episode (GFlowVLM: 10 for the card games).
   virtual int default_max_steps() const = 0;
+  // Default number of last steps GFlowVLM's prompt shows of the history (0: all). A
+  // window shortens the prompt only: the state is still the whole history.
+  virtual int default_history_window() const { return 0; }
 
   virtual void render(render::Canvas& image) const = 0;
   // The current state in a few words, for the "State t: ..." history of GFlowVLM's prompt.

@@ -5,11 +5,14 @@
 namespace subtb::vlm {
 
 VlmEnv::VlmEnv(std::unique_ptr<Task> task, EnvOptions options)
-    : task_(std::move(task)), options_(options), max_steps_(0) {
+    : task_(std::move(task)), options_(options), max_steps_(0), history_window_(0) {
   SUBTB_CHECK(task_ != nullptr, "VlmEnv: no task given");
   SUBTB_CHECK(options_.max_steps >= 0, "VlmEnv(", task_->name(), "): max_steps ", options_.max_steps,
               " is negative");
   max_steps_ = options_.max_steps > 0 ? options_.max_steps : task_->default_max_steps();
+  SUBTB_CHECK(options_.history_window >= -1, "VlmEnv(", task_->name(), "): history_window ", options_.history_window,
+              " is below -1 (the task's default)");
+  history_window_ = options_.history_window >= 0 ? options_.history_window : task_->default_history_window();
 }
 
 void VlmEnv::reset(std::uint64_t seed) {
@@ -29,7 +32,7 @@ void VlmEnv::refresh_actions() {
 }
 
 std::string VlmEnv::prompt() const {
-  return build_prompt(*task_, options_.prompt, options_.done_action, history_.text());
+  return build_prompt(*task_, options_.prompt, options_.done_action, history_.text(history_window_));
 }
 
 StepResult VlmEnv::step_text(std::string_view generated) {

@@ -38,6 +38,9 @@ struct EnvOptions {
   InvalidFallback on_invalid = InvalidFallback::random_action;
   double invalid_penalty = -1.0;
   int max_steps = 0;  // 0: the task's default_max_steps()
+  // Steps of the history GFlowVLM's prompt shows: -1 the task's default_history_window(),
+  // 0 all of them.
+  int history_window = -1;
 };
 
 struct StepResult {
@@ -81,6 +84,8 @@ class VlmEnv {
   bool success() const { return task_->success(); }
   int steps() const { return steps_; }
   int max_steps() const { return max_steps_; }
+  int history_window() const { return history_window_; }
+  // The whole history "State 0: ... Action 1: ...", also where the prompt shows a window.
   const std::string& history() const { return history_.text(); }
   const EnvStats& stats() const { return stats_; }
   const EnvOptions& options() const { return options_; }
@@ -95,6 +100,7 @@ class VlmEnv {
   std::unique_ptr<Task> task_;
   EnvOptions options_;
   int max_steps_;
+  int history_window_;
   std::vector<std::string> actions_;
   History history_;
   cards::Rng fallback_rng_;

@@ -1,6 +1,7 @@
 #include "gflownet/vlm/rollout.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include "envs/render/canvas.h"
@@ -49,6 +50,11 @@ RolloutResult play_episodes(nn::VisionLanguageModel& model, const nn::Tokenizer&
               " seeds");
   SUBTB_CHECK(options.max_new_tokens > 0, "play_episodes: max_new_tokens ", options.max_new_tokens,
               " must be positive");
+  using Clock = std::chrono::steady_clock;
+  const auto seconds_since = [](Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  };
+  const Clock::time_point start = Clock::now();
   const int64_t max_seq_len = model.config().language.max_seq_len;
   RolloutResult out;
   out.episodes.resize(envs.size());
@@ -90,7 +96,10 @@ RolloutResult play_episodes(nn::VisionLanguageModel& model, const nn::Tokenizer&
     }
     if (playing.empty()) break;
     generation.max_new_tokens = std::min(options.max_new_tokens, max_seq_len - longest);
-    const std::vector<nn::GeneratedRow> rows = model.generate(prompts, preprocess_renders(model, renders), generation);
+    const Tensor images = preprocess_renders(model, renders);
+    const Clock::time_point generate_start = Clock::now();
+    const std::vector<nn::GeneratedRow> rows = model.generate(prompts, images, generation);
+    out.generate_seconds += seconds_since(generate_start);
     active.clear();
     for (size_t k = 0; k < playing.size(); ++k) {
       const size_t i = playing[k];
@@ -109,6 +118,7 @@ RolloutResult play_episodes(nn::VisionLanguageModel& model, const nn::Tokenizer&
     }
   }
   for (size_t i = 0; i < envs.size(); ++i) out.episodes[i].success = envs[i].success();
+  out.environment_seconds = seconds_since(start) - out.generate_seconds;
   return out;
 }
 
@@ -123,7 +133,8 @@ std::optional<Episode> play_expert_episode(VlmEnv& env, const nn::Tokenizer& tok
   episode.log_rewards.push_back(checked_log_reward(env));
   while (!env.over()) {
     std::vector<std::int32_t> prompt = prompt_template(tokenizer, env.prompt());
-    if (static_cast<int64_t>(expand_prompt(model, prompt).size()) + 1 >= max_seq_len) break;
+    const int64_t prompt_length = static_cast<int64_t>(expand_prompt(model, prompt).size());
+    if (prompt_length + 1 >= max_seq_len) break;
     const std::optional<subtb::vlm::ExpertAnswer> expert = env.expert();
     if (!expert.has_value()) return std::nullopt;
     if (expert->action == subtb::vlm::done_action_text) break;
@@ -133,6 +144,8 @@ std::optional<Episode> play_expert_episode(VlmEnv& env, const nn::Tokenizer& tok
                 expert->action, "', which is not admissible");
     std::vector<std::int32_t> answer = tokenizer.encode(expert->answer.dump());
     answer.push_back(nn::kEosToken);
+    // Like the model's (play_episodes), the expert's answer must fit after its prompt.
+    if (prompt_length + static_cast<int64_t>(answer.size()) > max_seq_len) break;
     const subtb::vlm::StepResult result = env.step(static_cast<size_t>(it - actions.begin()));
     std::vector<TokenRole> roles = answer_roles(tokenizer, answer);
     episode.steps.push_back({std::move(prompt), std::move(answer), std::move(roles), result.action});

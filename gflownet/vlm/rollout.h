@@ -8,7 +8,8 @@
 // answer. An answer whose first token is [DONE], or whose action is "[DONE]", stops the
 // episode in s_t (stopping is not a step). Any other answer is parsed and stepped; an
 // answer naming no admissible action counts as invalid and the environment's fallback
-// (a random action) is taken. The episode also ends when the task or the step limit ends
+// is taken (training's: a random action; evaluation's: by default no move, recorded as a
+// step with an empty action). The episode also ends when the task or the step limit ends
 // it, or when the next prompt would not leave room for an answer in the LM's context.
 // Generation also stops at <image>, <bos> or <pad>, which only the prompt template places;
 // that token is recorded as <eos>, so that the answer ends there and is never empty.
@@ -38,6 +39,10 @@ struct RolloutResult {
   std::vector<std::vector<double>> rewards;  // the environments' own per-step rewards (PPO's)
   int64_t steps = 0;                         // answers parsed
   int64_t invalid = 0;                       // of those, naming no admissible action
+  // Where the wall time went: model.generate's sampling; the rest of the call (resets,
+  // prompts, rendering, image preprocessing, parsing, steps) is the environments'.
+  double generate_seconds = 0;
+  double environment_seconds = 0;
 };
 
 // RL4VLM's split of an answer's tokens: those that start before the first "action" key
@@ -52,7 +57,8 @@ RolloutResult play_episodes(nn::VisionLanguageModel& model, const nn::Tokenizer&
                             const RolloutOptions& options, Generator& gen);
 
 // The expert's episode of the task reset with `seed`, its answers tokenized as the model
-// would write them; nothing when the task has no expert. `rewards`, when given, receives
+// would write them; nothing when the task has no expert. The episode stops where a prompt
+// and the expert's answer would not fit the LM's context. `rewards`, when given, receives
 // the environment's per-step rewards.
 std::optional<Episode> play_expert_episode(subtb::vlm::VlmEnv& env, const nn::Tokenizer& tokenizer,
                                            const nn::VisionLanguageModel& model, std::uint64_t seed,

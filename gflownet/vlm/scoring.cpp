@@ -1,6 +1,7 @@
 #include "gflownet/vlm/scoring.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "gflownet/vlm/episode_images.h"
 #include "nn/log_probs.h"
@@ -25,6 +26,7 @@ ScoredEpisodes score_episodes(nn::VisionLanguageModel& model, const nn::Tokenize
   std::vector<std::vector<int64_t>> sequences;
   std::vector<int64_t> prompt_lengths;
   std::vector<Tensor> images;
+  const auto replay_start = std::chrono::steady_clock::now();
   for (const Episode& episode : episodes) {
     images.push_back(replay_images(env, model, episode));
     for (size_t t = 0; t <= episode.steps.size(); ++t) {
@@ -37,6 +39,7 @@ ScoredEpisodes score_episodes(nn::VisionLanguageModel& model, const nn::Tokenize
       sequences.push_back(std::move(seq));
     }
   }
+  out.replay_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - replay_start).count();
   const int64_t rows = static_cast<int64_t>(sequences.size());
   size_t longest = 0;
   for (const auto& seq : sequences) longest = std::max(longest, seq.size());

@@ -35,6 +35,9 @@ struct ScoredEpisodes {
   Tensor token_log_probs;  // [B, T]
   EpisodeBatch batch;
   Tensor state_hidden;  // [B, S + 1, dim]
+  // Of the call's wall time, replaying the images and building the stopping states'
+  // prompts (the environments' part); the rest is the forward pass and its bookkeeping.
+  double replay_seconds = 0;
 };
 
 // `env` replays the episodes' images (its task must be theirs). Differentiable in the

@@ -9,6 +9,7 @@
 #include "gflownet/vlm/objectives.h"
 #include "gflownet/vlm/scoring.h"
 #include "nn/clip_grad.h"
+#include "nn/safetensors.h"
 #include "nn/tokenizer/special_tokens.h"
 #include "tensor/error.h"
 #include "tensor/ops.h"
@@ -19,8 +20,18 @@ namespace {
 
 constexpr std::string_view kMethodNames = "sft, ppo, vartb, tb, subtb, db";
 
-// Evaluation seeds live far from the training stream so that the two never share a task.
-constexpr std::uint64_t kTrainSeedBase = 1ull << 40;
+// tb's scalar log Z as a module, so that checkpoints keep it beside the model.
+class LogZ : public nn::Module {
+ public:
+  LogZ(DType dtype, Device device) : value(register_parameter("value", zeros({}, dtype, device))) {}
+  Tensor value;
+};
+
+int64_t total_steps(const std::vector<Episode>& episodes) {
+  int64_t steps = 0;
+  for (const Episode& e : episodes) steps += static_cast<int64_t>(e.steps.size());
+  return steps;
+}
 
 struct EpisodeSummary {
   double log_reward = 0, success = 0, steps = 0;
@@ -125,6 +136,16 @@ nlohmann::json to_json(const GflowVlmConfig& c) {
           {"seed", c.seed}};
 }
 
+IterationTimes& IterationTimes::operator+=(const IterationTimes& other) {
+  generate += other.generate;
+  environment += other.environment;
+  score += other.score;
+  backward += other.backward;
+  update += other.update;
+  total += other.total;
+  return *this;
+}
+
 nlohmann::json to_json(const IterationMetrics& m) {
   return {{"iteration", m.iteration},
           {"loss", m.loss},
@@ -132,15 +153,15 @@ nlohmann::json to_json(const IterationMetrics& m) {
           {"success_rate", m.success_rate},
           {"invalid_rate", m.invalid_rate},
           {"mean_steps", m.mean_steps},
-          {"lr", m.lr}};
-}
-
-nlohmann::json to_json(const EvalMetrics& m) {
-  return {{"episodes", m.episodes},
-          {"success_rate", m.success_rate},
-          {"invalid_rate", m.invalid_rate},
-          {"mean_reward", m.mean_reward},
-          {"mean_steps", m.mean_steps}};
+          {"lr", m.lr},
+          {"env_steps", m.env_steps},
+          {"time",
+           {{"generate", m.time.generate},
+            {"environment", m.time.environment},
+            {"score", m.time.score},
+            {"backward", m.time.backward},
+            {"update", m.time.update},
+            {"total", m.time.total}}}};
 }
 
 GflowVlmTrainer::GflowVlmTrainer(nn::VisionLanguageModel& model, const nn::Tokenizer& tokenizer,
@@ -152,7 +173,7 @@ GflowVlmTrainer::GflowVlmTrainer(nn::VisionLanguageModel& model, const nn::Token
       buffer_(config.buffer_capacity),
       schedule_(nn::warmup_cosine(config.warmup, config.iterations, config.min_lr_factor)),
       gen_(config.seed),
-      next_seed_(kTrainSeedBase + (config.seed << 20)) {
+      next_seed_(kFirstTrainingSeed + (config.seed << 20)) {
   config_.validate();
   const nn::VLMConfig& mc = model.config();
   SUBTB_CHECK(tokenizer.vocab_size() <= mc.language.vocab_size, "GflowVlmTrainer: the tokenizer's ",
@@ -171,8 +192,9 @@ GflowVlmTrainer::GflowVlmTrainer(nn::VisionLanguageModel& model, const nn::Token
     for (const Tensor& p : value_head_->parameters()) params_.push_back(p);
   }
   if (config_.method == Method::tb) {
-    log_z_ = zeros({}, like.dtype(), like.device());
-    log_z_.requires_grad_();
+    const auto log_z = std::make_shared<LogZ>(like.dtype(), like.device());
+    log_z_ = log_z->value;
+    log_z_module_ = log_z;
     params_.push_back(log_z_);
   }
   SUBTB_CHECK(!params_.empty(), "GflowVlmTrainer: the model has no trainable parameter");
@@ -180,13 +202,17 @@ GflowVlmTrainer::GflowVlmTrainer(nn::VisionLanguageModel& model, const nn::Token
       std::make_unique<nn::AdamW>(params_, nn::AdamOptions{.lr = config_.lr, .weight_decay = config_.weight_decay});
 }
 
-subtb::vlm::VlmEnv GflowVlmTrainer::make_env(std::string_view task) const {
+subtb::vlm::EnvOptions GflowVlmTrainer::env_options() const {
   subtb::vlm::EnvOptions options;
   options.reward = subtb::vlm::RewardMode::rl4vlm;  // PPO's; the GFlowNet rewards come from reward_if_done
   options.prompt = subtb::vlm::PromptStyle::gflowvlm;
   options.done_action = true;
   options.max_steps = config_.max_steps;
-  return subtb::vlm::VlmEnv(subtb::vlm::make_task(task, config_.task_options), options);
+  return options;
+}
+
+subtb::vlm::VlmEnv GflowVlmTrainer::make_env(std::string_view task) const {
+  return subtb::vlm::VlmEnv(subtb::vlm::make_task(task, config_.task_options), env_options());
 }
 
 double GflowVlmTrainer::current_lr() const { return config_.lr * schedule_(iterations_done_); }
@@ -199,18 +225,93 @@ std::vector<std::uint64_t> GflowVlmTrainer::next_seeds() {
   return seeds;
 }
 
-double GflowVlmTrainer::update(const Tensor& loss) {
+nn::TrainingState GflowVlmTrainer::training_state() {
+  nn::TrainingState state{model_, optimizer_.get(), {{"trainer", &gen_}}};
+  if (value_head_) state.modules.emplace("value_head", value_head_.get());
+  if (log_z_module_) state.modules.emplace("log_z", log_z_module_.get());
+  return state;
+}
+
+void GflowVlmTrainer::save_checkpoint(const std::string& path, const std::string& config_json) {
+  nlohmann::json j = nlohmann::json::parse(config_json);
+  SUBTB_CHECK(j.is_object(), "GflowVlmTrainer::save_checkpoint: '", path, "': the config must be a JSON object");
+  j["trainer"] = {{"config", to_json(config_)},
+                  {"next_seed", next_seed_},
+                  {"env_steps", env_steps_},
+                  {"buffer", buffer_.to_json()}};
+  nn::save_checkpoint(path, training_state(), iterations_done_, j.dump());
+}
+
+nn::CheckpointInfo GflowVlmTrainer::load_checkpoint(const std::string& path) {
+  const auto fail = [&](const auto&... args) {
+    SUBTB_THROW("GflowVlmTrainer::load_checkpoint: '", path, "': ", args...);
+  };
+  // The trainer's own entries are read and checked before anything changes.
+  const nn::Metadata metadata = nn::load_safetensors(path).metadata;
+  const auto it = metadata.find("config");
+  if (it == metadata.end() || !nlohmann::json::accept(it->second)) fail("no JSON config; not a checkpoint");
+  nlohmann::json config = nlohmann::json::parse(it->second);
+  if (!config.is_object() || !config.contains("trainer"))
+    fail("no \"trainer\" entry; not a GflowVlmTrainer checkpoint");
+  nlohmann::json saved, saved_buffer;
+  std::uint64_t next_seed = 0;
+  int64_t env_steps = 0;
+  try {
+    const nlohmann::json& trainer = config.at("trainer");
+    saved = trainer.at("config");
+    next_seed = trainer.at("next_seed").get<std::uint64_t>();
+    env_steps = trainer.at("env_steps").get<int64_t>();
+    saved_buffer = trainer.at("buffer");
+  } catch (const nlohmann::json::exception& e) {
+    fail("malformed \"trainer\" entry: ", e.what());
+  }
+  const nlohmann::json current = to_json(config_);
+  for (const auto& [key, value] : current.items()) {
+    if (key == "iterations") continue;  // a resumed run may stretch the schedule
+    if (!saved.contains(key)) fail("the saved loop config lacks ", key);
+    if (saved.at(key) != value)
+      fail("saved with ", key, " ", saved.at(key).dump(), ", but this trainer has ", value.dump());
+  }
+  EpisodeBuffer buffer(config_.buffer_capacity);
+  try {
+    buffer.restore(saved_buffer);
+  } catch (const Error& e) {
+    fail(e.what());
+  }
+  nn::CheckpointInfo info = nn::load_checkpoint(path, training_state());
+  config.erase("trainer");
+  info.config = config.dump();
+  iterations_done_ = info.step;
+  next_seed_ = next_seed;
+  env_steps_ = env_steps;
+  buffer_ = std::move(buffer);
+  return info;
+}
+
+double GflowVlmTrainer::Stopwatch::lap() {
+  const auto now = std::chrono::steady_clock::now();
+  const double seconds = std::chrono::duration<double>(now - last_).count();
+  last_ = now;
+  return seconds;
+}
+
+// The loss's computation since the previous lap, with its backward pass, is the backward
+// phase; clipping and the AdamW step the update phase.
+double GflowVlmTrainer::update(const Tensor& loss, IterationTimes& time, Stopwatch& watch) {
   const double value = loss.item();
   SUBTB_CHECK(std::isfinite(value), "GflowVlmTrainer: the ", to_string(config_.method), " loss is ", value,
               " at iteration ", iterations_done_);
   optimizer_->zero_grad();
   loss.backward();
+  time.backward += watch.lap();
   if (config_.grad_clip > 0) nn::clip_grad_norm(params_, config_.grad_clip);
   optimizer_->step();
+  time.update += watch.lap();
   return value;
 }
 
 IterationMetrics GflowVlmTrainer::step() {
+  Stopwatch whole, watch;
   IterationMetrics metrics;
   metrics.iteration = iterations_done_;
   metrics.lr = current_lr();
@@ -218,21 +319,26 @@ IterationMetrics GflowVlmTrainer::step() {
   optimizer_->scale_lr(schedule_(iterations_done_));
   switch (config_.method) {
     case Method::sft:
-      metrics.loss = sft_iteration(metrics);
+      metrics.loss = sft_iteration(metrics, watch);
       break;
     case Method::ppo:
-      metrics.loss = ppo_iteration(metrics);
+      metrics.loss = ppo_iteration(metrics, watch);
       break;
     default:
-      metrics.loss = gflownet_iteration(metrics);
+      metrics.loss = gflownet_iteration(metrics, watch);
       break;
   }
   ++iterations_done_;
+  metrics.env_steps = env_steps_;
+  metrics.time.total = whole.lap();
   return metrics;
 }
 
-double GflowVlmTrainer::gflownet_iteration(IterationMetrics& metrics) {
+double GflowVlmTrainer::gflownet_iteration(IterationMetrics& metrics, Stopwatch& watch) {
   RolloutResult played = play_episodes(model_, tokenizer_, envs_, next_seeds(), config_.rollout, gen_);
+  metrics.time.generate += played.generate_seconds;
+  metrics.time.environment += played.environment_seconds;
+  env_steps_ += played.steps;
   const EpisodeSummary summary = summarize(played.episodes);
   metrics.mean_log_reward = summary.log_reward;
   metrics.success_rate = summary.success;
@@ -241,43 +347,57 @@ double GflowVlmTrainer::gflownet_iteration(IterationMetrics& metrics) {
 
   std::vector<Episode> batch = played.episodes;
   if (config_.off_policy) {
+    watch.lap();
     for (Episode& e : played.episodes) {
       const std::uint64_t seed = e.seed;
-      record_episode(buffer_, std::move(e),
-                     [&] { return play_expert_episode(scratch_env_, tokenizer_, model_, seed); });
+      record_episode(buffer_, std::move(e), [&] {
+        std::optional<Episode> expert = play_expert_episode(scratch_env_, tokenizer_, model_, seed);
+        if (expert.has_value()) env_steps_ += static_cast<int64_t>(expert->steps.size());
+        return expert;
+      });
     }
+    metrics.time.environment += watch.lap();
     const std::vector<Episode> replayed = buffer_.sample(config_.replay, gen_);
     batch.insert(batch.end(), replayed.begin(), replayed.end());
   }
+  watch.lap();
   const ScoredEpisodes scored =
       score_episodes(model_, tokenizer_, scratch_env_, batch, {config_.rollout.temperature, config_.lambda_cot});
+  metrics.time.environment += scored.replay_seconds;
+  metrics.time.score += watch.lap() - scored.replay_seconds;
+  IterationTimes& time = metrics.time;
   switch (config_.method) {
     case Method::var_tb:
-      return update(var_tb_loss(scored.batch, seed_groups(batch, scored.batch.lengths.device())));
+      return update(var_tb_loss(scored.batch, seed_groups(batch, scored.batch.lengths.device())), time, watch);
     case Method::tb:
-      return update(tb_loss(scored.batch, log_z_));
+      return update(tb_loss(scored.batch, log_z_), time, watch);
     case Method::subtb:
-      return update(subtb_loss(scored.batch, config_.subtb));
+      return update(subtb_loss(scored.batch, config_.subtb), time, watch);
     case Method::db:
-      return update(db_loss(scored.batch));
+      return update(db_loss(scored.batch), time, watch);
     default:
       SUBTB_THROW("GflowVlmTrainer: ", to_string(config_.method), " is not a GFlowNet objective");
   }
 }
 
-double GflowVlmTrainer::sft_iteration(IterationMetrics& metrics) {
+double GflowVlmTrainer::sft_iteration(IterationMetrics& metrics, Stopwatch& watch) {
   std::vector<Episode> batch;
   for (std::uint64_t seed : next_seeds()) {
     std::optional<Episode> expert = play_expert_episode(scratch_env_, tokenizer_, model_, seed);
     SUBTB_CHECK(expert.has_value(), "GflowVlmTrainer: task '", config_.task, "' has no expert to imitate");
     batch.push_back(std::move(*expert));
   }
+  env_steps_ += total_steps(batch);
+  metrics.time.environment += watch.lap();
   const EpisodeSummary summary = summarize(batch);
   metrics.mean_log_reward = summary.log_reward;
   metrics.success_rate = summary.success;
   metrics.mean_steps = summary.steps;
   // The expert's answers at temperature 1 (plain likelihood), and its [DONE] where it won.
+  watch.lap();
   const ScoredEpisodes scored = score_episodes(model_, tokenizer_, scratch_env_, batch, {1.0, 1.0});
+  metrics.time.environment += scored.replay_seconds;
+  metrics.time.score += watch.lap() - scored.replay_seconds;
   const int64_t s = scored.batch.log_done.shape()[1];
   std::vector<int64_t> done_at;
   int64_t count = 0;
@@ -289,11 +409,14 @@ double GflowVlmTrainer::sft_iteration(IterationMetrics& metrics) {
   if (!done_at.empty()) log_likelihood = log_likelihood + sum(step_entries(scored.batch.log_done, done_at));
   count += static_cast<int64_t>(done_at.size());
   SUBTB_CHECK(count > 0, "GflowVlmTrainer: the expert's episodes hold no answer to imitate");
-  return update(neg(log_likelihood) / static_cast<double>(count));
+  return update(neg(log_likelihood) / static_cast<double>(count), metrics.time, watch);
 }
 
-double GflowVlmTrainer::ppo_iteration(IterationMetrics& metrics) {
+double GflowVlmTrainer::ppo_iteration(IterationMetrics& metrics, Stopwatch& watch) {
   const RolloutResult played = play_episodes(model_, tokenizer_, envs_, next_seeds(), config_.rollout, gen_);
+  metrics.time.generate += played.generate_seconds;
+  metrics.time.environment += played.environment_seconds;
+  env_steps_ += played.steps;
   const EpisodeSummary summary = summarize(played.episodes);
   metrics.mean_log_reward = summary.log_reward;
   metrics.success_rate = summary.success;
@@ -319,10 +442,14 @@ double GflowVlmTrainer::ppo_iteration(IterationMetrics& metrics) {
   }
   // The rollout's log-probabilities and values, the constants of the clipped objective.
   Tensor old_log_pf, old_values, advantages, returns;
+  IterationTimes& time = metrics.time;
+  watch.lap();
   {
     NoGradGuard no_grad;
     const ScoredEpisodes old = score_episodes(model_, tokenizer_, scratch_env_, played.episodes, options);
     const Tensor values = value_head_->forward(old.state_hidden);  // [B, S + 1]
+    time.environment += old.replay_seconds;
+    time.score += watch.lap() - old.replay_seconds;
     const Tensor step_values = values.narrow(1, 0, s);
     const Device device = values.device();
     const Advantages gae = generalized_advantages(from_vector(rewards, {b, s}, device).to(values.dtype()), step_values,
@@ -332,41 +459,33 @@ double GflowVlmTrainer::ppo_iteration(IterationMetrics& metrics) {
     old_values = step_entries(step_values.contiguous(), steps);
     advantages = normalize_advantages(step_entries(gae.advantages.contiguous(), steps));
     returns = step_entries(gae.returns.contiguous(), steps);
+    time.backward += watch.lap();
   }
   double loss = 0.0;
   for (int64_t epoch = 0; epoch < config_.ppo_epochs; ++epoch) {
     const ScoredEpisodes scored = score_episodes(model_, tokenizer_, scratch_env_, played.episodes, options);
     const Tensor values = value_head_->forward(scored.state_hidden).narrow(1, 0, s).contiguous();
+    time.environment += scored.replay_seconds;
+    time.score += watch.lap() - scored.replay_seconds;
     const PpoLoss ppo = ppo_loss(step_entries(scored.batch.log_pf, steps), old_log_pf, advantages,
                                  step_entries(values, steps), old_values, returns, config_.ppo);
-    loss = update(ppo.total);
+    loss = update(ppo.total, time, watch);
   }
   return loss;
 }
 
-EvalMetrics GflowVlmTrainer::evaluate(int64_t episodes, std::uint64_t first_seed, std::string_view task) {
-  SUBTB_CHECK(episodes > 0, "GflowVlmTrainer::evaluate: episodes ", episodes, " must be positive");
+EvalOptions GflowVlmTrainer::eval_options(int64_t episodes, std::uint64_t first_seed) const {
+  EvalOptions options;
+  options.episodes = episodes;
+  options.first_seed = first_seed;
+  options.rollout = config_.rollout;
+  return options;
+}
+
+EvalMetrics GflowVlmTrainer::evaluate(const EvalOptions& options, std::string_view task) {
   const std::string name(task.empty() ? std::string_view(config_.task) : task);
-  std::vector<subtb::vlm::VlmEnv> envs;
-  std::vector<std::uint64_t> seeds;
-  for (int64_t i = 0; i < episodes; ++i) {
-    envs.push_back(make_env(name));
-    seeds.push_back(first_seed + static_cast<std::uint64_t>(i));
-  }
-  Generator gen(first_seed);
-  const RolloutResult played = play_episodes(model_, tokenizer_, envs, seeds, config_.rollout, gen);
-  EvalMetrics m;
-  m.episodes = episodes;
-  for (const Episode& e : played.episodes) {
-    m.success_rate += e.success ? 1.0 : 0.0;
-    m.mean_reward += std::exp(e.log_rewards.back());
-    m.mean_steps += static_cast<double>(e.steps.size());
-  }
-  m.success_rate /= static_cast<double>(episodes);
-  m.mean_reward /= static_cast<double>(episodes);
-  m.mean_steps /= static_cast<double>(episodes);
-  m.invalid_rate = played.steps > 0 ? static_cast<double>(played.invalid) / static_cast<double>(played.steps) : 0;
-  return m;
+  const TaskFactory make_task = [&] { return subtb::vlm::make_task(name, config_.task_options); };
+  return evaluate_policy(model_, tokenizer_, make_task, env_options(), options);
 }
 
 }  // namespace subtb::gflownet::vlm

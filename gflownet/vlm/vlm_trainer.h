@@ -20,6 +20,11 @@
 //              clipped updates of the CoT-weighted step log-probabilities.
 // Updates: AdamW over the parameters that require grad (a LoRA-adapted model trains its
 // adapters only), warmup + cosine schedule over `iterations`, gradient clipping.
+//
+// save_checkpoint / load_checkpoint keep everything the next iterations depend on, so that
+// k iterations, a checkpoint, a fresh trainer that loads it and N - k more iterations give
+// the parameters and metrics of N iterations straight, bit for bit.
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
@@ -32,9 +37,11 @@
 #include "envs/vlm/vlm_env.h"
 #include "gflownet/subtb.h"
 #include "gflownet/vlm/episode_buffer.h"
+#include "gflownet/vlm/evaluation.h"
 #include "gflownet/vlm/ppo.h"
 #include "gflownet/vlm/rollout.h"
 #include "gflownet/vlm/value_head.h"
+#include "nn/checkpoint.h"
 #include "nn/lr_schedule.h"
 #include "nn/optim_adam.h"
 #include "nn/tokenizer/tokenizer.h"
@@ -77,6 +84,20 @@ struct GflowVlmConfig {
 
 nlohmann::json to_json(const GflowVlmConfig& config);
 
+// Where an iteration's wall time went, in seconds. The phases do not overlap; total also
+// holds what none of them covers (summaries, the episode buffer).
+struct IterationTimes {
+  double generate = 0;     // the model's sampling (model.generate, KV cache)
+  double environment = 0;  // environment resets and steps, rendering, prompts, image
+                           // preprocessing: rollouts, expert episodes, scoring's replays
+  double score = 0;        // the scoring forward passes (score_episodes, PPO's value head)
+  double backward = 0;     // the loss from the scores, and its backward pass
+  double update = 0;       // gradient clipping and the AdamW step
+  double total = 0;        // the whole of step()
+
+  IterationTimes& operator+=(const IterationTimes& other);
+};
+
 struct IterationMetrics {
   int64_t iteration = 0;       // iterations done before this one
   double loss = 0;             // the objective before the update (the last epoch's for PPO)
@@ -85,18 +106,13 @@ struct IterationMetrics {
   double invalid_rate = 0;     // invalid answers / answers (0 for sft)
   double mean_steps = 0;       // steps per episode
   double lr = 0;
-};
-
-struct EvalMetrics {
-  int64_t episodes = 0;
-  double success_rate = 0;
-  double invalid_rate = 0;
-  double mean_reward = 0;  // GFlowVLM's R of the final states
-  double mean_steps = 0;
+  // Environment steps of training so far, this iteration's included: the model's answers
+  // that reached an environment, and the expert's steps (sft; off-policy's expert episodes).
+  int64_t env_steps = 0;
+  IterationTimes time;
 };
 
 nlohmann::json to_json(const IterationMetrics& metrics);
-nlohmann::json to_json(const EvalMetrics& metrics);
 
 class GflowVlmTrainer {
  public:
@@ -107,10 +123,28 @@ class GflowVlmTrainer {
   // One iteration: play, score, update.
   IterationMetrics step();
 
-  // Plays `episodes` episodes of `task` (the training task by default), seeds
-  // first_seed, first_seed + 1, ..., decoding at the rollout temperature from a
-  // generator seeded by first_seed, without updating anything.
-  EvalMetrics evaluate(int64_t episodes, std::uint64_t first_seed, std::string_view task = {});
+  // Evaluates the model on `task` (the training task by default) without updating
+  // anything (evaluation.h), in environments set up as training's.
+  EvalMetrics evaluate(const EvalOptions& options, std::string_view task = {});
+  // Evaluation with training's decoding (rollout settings) on `episodes` episodes of seeds
+  // first_seed, first_seed + 1, ...; the default fallback for invalid outputs, no Div@N.
+  EvalOptions eval_options(int64_t episodes, std::uint64_t first_seed) const;
+  EvalMetrics evaluate(int64_t episodes, std::uint64_t first_seed, std::string_view task = {}) {
+    return evaluate(eval_options(episodes, first_seed), task);
+  }
+
+  // A checkpoint (nn/checkpoint.h, written atomically) of the model (LoRA adapters
+  // included), the AdamW moments and steps, the trainer's generator, the value head (ppo,
+  // module "value_head") and log Z (tb, module "log_z"); `config_json`, a JSON object, is
+  // saved with a "trainer" entry added: the loop config, the next task seed, the
+  // environment steps and the episode buffer's episodes. The step is iterations_done().
+  void save_checkpoint(const std::string& path, const std::string& config_json);
+  // Restores what save_checkpoint wrote and returns its step and config_json (without the
+  // "trainer" entry). The whole file is checked first, and nothing changes when it throws:
+  // when it is no GflowVlmTrainer checkpoint, or its loop config differs from this
+  // trainer's in a field other than iterations (the schedule's length, which a resumed
+  // run may extend); the error names the field.
+  nn::CheckpointInfo load_checkpoint(const std::string& path);
 
   int64_t iterations_done() const { return iterations_done_; }
   double current_lr() const;
@@ -118,12 +152,23 @@ class GflowVlmTrainer {
   const EpisodeBuffer& buffer() const { return buffer_; }
 
  private:
+  subtb::vlm::EnvOptions env_options() const;
   subtb::vlm::VlmEnv make_env(std::string_view task) const;
   std::vector<std::uint64_t> next_seeds();
-  double update(const Tensor& loss);
-  double gflownet_iteration(IterationMetrics& metrics);
-  double sft_iteration(IterationMetrics& metrics);
-  double ppo_iteration(IterationMetrics& metrics);
+  // Seconds of wall time from lap to lap: how step() splits an iteration into phases.
+  class Stopwatch {
+   public:
+    double lap();
+
+   private:
+    std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+  };
+
+  nn::TrainingState training_state();
+  double update(const Tensor& loss, IterationTimes& time, Stopwatch& watch);
+  double gflownet_iteration(IterationMetrics& metrics, Stopwatch& watch);
+  double sft_iteration(IterationMetrics& metrics, Stopwatch& watch);
+  double ppo_iteration(IterationMetrics& metrics, Stopwatch& watch);
 
   nn::VisionLanguageModel& model_;
   const nn::Tokenizer& tokenizer_;
@@ -131,14 +176,16 @@ class GflowVlmTrainer {
   std::vector<subtb::vlm::VlmEnv> envs_;
   subtb::vlm::VlmEnv scratch_env_;  // replays and expert episodes
   EpisodeBuffer buffer_;
-  std::shared_ptr<ValueHead> value_head_;  // ppo
-  Tensor log_z_;                           // tb
+  std::shared_ptr<ValueHead> value_head_;     // ppo
+  std::shared_ptr<nn::Module> log_z_module_;  // tb: holds log_z_ as its parameter "value"
+  Tensor log_z_;
   std::vector<Tensor> params_;
   std::unique_ptr<nn::AdamW> optimizer_;
   nn::LrSchedule schedule_;
   Generator gen_;
   std::uint64_t next_seed_ = 0;
   int64_t iterations_done_ = 0;
+  int64_t env_steps_ = 0;
 };
 
 }  // namespace subtb::gflownet::vlm

@@ -27,7 +27,10 @@ VLMConfig vlm_preset(std::string_view name) {
   if (name == "tiny") {
     c.vision = vit_preset("tiny");
     c.language = lm_preset("tiny");
-    c.language.max_seq_len = 512;  // the image tokens plus an environment's prompt and answer
+    // The image tokens plus an environment's prompt and answer: a household prompt takes up
+    // to ~600 tokens (envs/vlm/README.md). RoPE has no table of weights, so the limit costs
+    // nothing where the sequences are shorter.
+    c.language.max_seq_len = 1024;
   } else if (name == "small" || name == "base") {
     c.vision = vit_preset(name);
     c.language = lm_preset(name);

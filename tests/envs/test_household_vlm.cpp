@@ -3,12 +3,16 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "envs/household/render.h"
 #include "envs/household/vlm_task.h"
+#include "envs/vlm/task_texts.h"
 #include "envs/vlm/vlm_env.h"
 #include "tests/envs/test_household_fixtures.h"
+#include "tests/support/test_util.h"
 
 namespace subtb::household {
 namespace {
@@ -70,6 +74,49 @@ TEST(HouseholdVlmTask, PromptShowsTheSceneTheTaskAndTheActions) {
   EXPECT_NE(env.history().find("Action 1: \"" + command + "\" State 1: " + task.state_text()), std::string::npos);
   prompt = env.prompt();
   EXPECT_NE(prompt.find("['" + task.state_text() + "']"), std::string::npos);
+}
+
+TEST(HouseholdVlmTask, PromptShowsTheLastStepsOfTheHistory) {
+  vlm::VlmEnv env = make_env(vlm::RewardMode::gflownet);
+  EXPECT_EQ(env.history_window(), 3);
+  env.reset(4);
+  std::vector<std::string> states{household(env).state_text()};
+  for (int t = 1; t <= 5; ++t) {
+    env.step_text("{\"action\": \"" + env.expert()->action + "\"}");
+    ASSERT_FALSE(env.over());
+    states.push_back(household(env).state_text());
+    const std::string prompt = env.prompt();
+    // The whole history stays the state; the prompt shows States t-3 .. t.
+    EXPECT_NE(env.history().find("State 0: " + states[0]), std::string::npos);
+    EXPECT_EQ(prompt.find("History: State 0: ") != std::string::npos, t <= 3) << t;
+    EXPECT_EQ(prompt.find("History: ... State " + std::to_string(t - 3) + ": ") != std::string::npos, t > 3) << t;
+    const std::string last = "State " + std::to_string(t) + ": " + states[t];
+    EXPECT_NE(prompt.find(last + "\nUse [DONE]"), std::string::npos) << t;
+    if (t > 3) {
+      EXPECT_EQ(prompt.find("Action " + std::to_string(t - 3) + ":"), std::string::npos) << t;
+    }
+  }
+  // A window of 0 shows everything.
+  vlm::EnvOptions all = env.options();
+  all.history_window = 0;
+  vlm::VlmEnv whole(std::make_unique<HouseholdTask>(), all);
+  whole.reset(4);
+  for (int t = 1; t <= 5; ++t) whole.step_text("{\"action\": \"" + whole.expert()->action + "\"}");
+  EXPECT_NE(whole.prompt().find("History: " + whole.history() + "\n"), std::string::npos);
+  EXPECT_EQ(whole.history(), env.history());
+}
+
+TEST(HouseholdVlmTask, ExpertTaskTextsAreDeterministicPromptsAndAnswers) {
+  const std::vector<std::string> texts = vlm::expert_task_texts(1, 7);
+  EXPECT_EQ(texts, vlm::expert_task_texts(1, 7));
+  ASSERT_EQ(texts.size() % 2, 0u);
+  bool household_prompt = false;
+  for (size_t i = 0; i < texts.size(); i += 2) {
+    household_prompt |= texts[i].starts_with("You are an expert in the ALFRED Embodied Environment.");
+    EXPECT_TRUE(nlohmann::json::parse(texts[i + 1]).contains("action")) << texts[i + 1];
+  }
+  EXPECT_TRUE(household_prompt);
+  EXPECT_THROW_MSG(vlm::expert_task_texts(-1, 0), "expert_task_texts", "-1");
 }
 
 TEST(HouseholdVlmTask, GflownetRewardCountsGoalAndSubgoal) {

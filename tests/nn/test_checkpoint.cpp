@@ -155,6 +155,39 @@ TEST_F(Checkpoint, RejectsMismatchesWithoutChangingTheState) {
   EXPECT_EQ(snapshot(b.net.state_dict()), snapshot(a.net.state_dict()));
 }
 
+TEST_F(Checkpoint, FurtherModulesRoundTripApartFromTheModel) {
+  const std::string ckpt = path("m.safetensors");
+  TrainingRun a(1);
+  Generator g(3);
+  nn::Linear head(4, 1, true, {.gen = &g});
+  nn::TrainingState state = a.state();
+  state.modules["head"] = &head;
+  nn::save_checkpoint(ckpt, state, 1);
+  EXPECT_TRUE(nn::load_safetensors(ckpt).tensors.contains("module.head.weight"));
+
+  TrainingRun b(7);
+  Generator other(4);
+  nn::Linear fresh(4, 1, true, {.gen = &other});
+  nn::TrainingState restored = b.state();
+  restored.modules["head"] = &fresh;
+  nn::load_checkpoint(ckpt, restored);
+  EXPECT_EQ(snapshot(fresh.state_dict()), snapshot(head.state_dict()));
+  EXPECT_EQ(snapshot(b.net.state_dict()), snapshot(a.net.state_dict()));
+
+  // The model alone loads without them; a module the file lacks is refused, changing nothing.
+  Net plain(9, nullptr);
+  EXPECT_EQ(nn::load_checkpoint(ckpt, nn::TrainingState{plain}).step, 1);
+  const std::string bare = path("bare.safetensors");
+  nn::save_checkpoint(bare, a.state(), 1);
+  Net untouched(9, nullptr);
+  const auto before = snapshot(untouched.state_dict());
+  EXPECT_THROW_MSG(nn::load_checkpoint(bare, nn::TrainingState{untouched, nullptr, {}, {{"head", &fresh}}}),
+                   "bare.safetensors", "no tensors of module 'head'");
+  EXPECT_EQ(snapshot(untouched.state_dict()), before);
+  EXPECT_THROW_MSG(nn::save_checkpoint(bare, nn::TrainingState{plain, nullptr, {}, {{"a.b", &fresh}}}, 1),
+                   "module name 'a.b'");
+}
+
 TEST_F(Checkpoint, RejectsFilesThatAreNotCheckpoints) {
   TrainingRun a(1);
   nn::save_safetensors(path("plain.safetensors"), {{"model.log_z", zeros(Shape{})}});
