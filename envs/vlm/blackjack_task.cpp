@@ -24,7 +24,7 @@ double result_reward(double r) { return std::max(1e-10, (r + 1) * 10); }
 
 }  // namespace
 
-BlackJackTask::BlackJackTask(Expert expert) : expert_(expert) {}
+BlackJackTask::BlackJackTask(Expert expert, EarlyStop early_stop) : expert_(expert), early_stop_(early_stop) {}
 
 std::vector<std::string> BlackJackTask::actions() const {
   return {std::string(cards::BlackJack::action_names[0]), std::string(cards::BlackJack::action_names[1])};
@@ -37,6 +37,7 @@ TaskStep BlackJackTask::step(std::size_t index) {
 
 double BlackJackTask::gflownet_reward() const {
   if (game_.over()) return result_reward(game_.result());
+  if (early_stop_ == EarlyStop::forfeit) return result_reward(-1);
   const cards::StandOdds odds =
       cards::stand_odds(game_.player_value().total, cards::card_value(game_.dealer_up_card()));
   return result_reward(odds.win - odds.loss);

@@ -43,16 +43,25 @@ class NumberLineTask : public Task {
 class BlackJackTask : public Task {
  public:
   enum class Expert { basic_strategy, stand_at_17 };
+  // GFlowVLM's R = max(1e-10, (r + 1) * 10) needs the result r, which a hand stopped by
+  // [DONE] before it is over does not have. The paper is silent; the choices:
+  //   forfeit            the unfinished hand counts as lost, R = 1e-10 (the default). Ending
+  //                      early is then never better than playing the hand out.
+  //   stand_expectation  the exact expectation of R over the dealer's cards had the player
+  //                      stood now (infinite deck). Ending then earns about what standing
+  //                      does with none of its risk, and in practice GFlowNet fine-tuning
+  //                      learns to answer [DONE] at once and never play (see
+  //                      docs/results/gflowvlm/results.md).
+  enum class EarlyStop { forfeit, stand_expectation };
 
-  explicit BlackJackTask(Expert expert = Expert::basic_strategy);
+  explicit BlackJackTask(Expert expert = Expert::basic_strategy, EarlyStop early_stop = EarlyStop::forfeit);
 
   std::string name() const override { return "blackjack"; }
   void reset(std::uint64_t seed) override { game_.reset(seed); }
   std::vector<std::string> actions() const override;
   TaskStep step(std::size_t index) override;
   bool success() const override { return game_.over() && game_.result() > 0; }
-  // max(1e-10, (r + 1) * 10) for the result r; before the game ends, the expectation of
-  // that over the dealer's cards if the player stood now (exact, infinite deck).
+  // max(1e-10, (r + 1) * 10) for the result r; before the game ends, as EarlyStop says.
   double gflownet_reward() const override;
   int default_max_steps() const override { return 10; }
   void render(render::Canvas& image) const override { game_.render(image); }
@@ -67,6 +76,7 @@ class BlackJackTask : public Task {
  private:
   cards::BlackJack game_;
   Expert expert_;
+  EarlyStop early_stop_;
 };
 
 // EZPoints and Points24 (cards::ezpoints_config(), cards::points24_config()).

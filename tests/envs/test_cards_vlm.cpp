@@ -147,8 +147,16 @@ TEST(VlmEnv, StepLimitTruncates) {
   EXPECT_THROW(env.step(0), Error);
 }
 
-TEST(BlackJackTask, GflownetRewardsAndHistory) {
+TEST(BlackJackTask, AnUnfinishedHandForfeitsByDefault) {
   BlackJackTask task;
+  task.reset(8);
+  EXPECT_EQ(task.gflownet_reward(), 1e-10);
+  task.step(0);  // stand: the hand is over
+  EXPECT_DOUBLE_EQ(task.gflownet_reward(), std::max(1e-10, (task.game().result() + 1) * 10.0));
+}
+
+TEST(BlackJackTask, GflownetRewardsAndHistory) {
+  BlackJackTask task(BlackJackTask::Expert::basic_strategy, BlackJackTask::EarlyStop::stand_expectation);
   task.reset(8);
   const double before = task.gflownet_reward();
   EXPECT_GT(before, 1e-10);
