@@ -16,13 +16,12 @@
 #include "envs/render/line_plot.h"
 #include "envs/render/png.h"
 #include "envs/vlm/registry.h"
-#include "envs/vlm/task_texts.h"
 #include "gflownet/training_run.h"
+#include "gflownet/vlm/task_tokenizer.h"
 #include "gflownet/vlm/vlm_trainer.h"
 #include "nn/atomic_file.h"
 #include "nn/checkpoint.h"
 #include "nn/lora.h"
-#include "nn/text/synthetic_corpus.h"
 #include "nn/tokenizer/special_tokens.h"
 #include "nn/tokenizer/tokenizer.h"
 #include "nn/vision/vlm.h"
@@ -41,23 +40,6 @@ std::string read_text(const fs::path& path) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-// The built-in corpus speaks the tasks' language (numbers, cards, rooms), and the tasks'
-// own prompts and expert answers teach the tokenizer their fixed wording: a household
-// prompt takes about 40% fewer tokens than with the corpus alone, which is what fits it
-// into the tiny model's context (envs/vlm/README.md). Seeds 10^6.. are far from the
-// evaluation's 0.. (the texts are only tokenized, never trained on). Deterministic.
-nn::Tokenizer corpus_tokenizer() {
-  const std::string corpus = nn::synthetic_corpus(0);
-  std::vector<std::string> docs;
-  for (size_t start = 0; start < corpus.size();) {
-    const size_t end = std::min(corpus.find("\n\n", start), corpus.size());
-    docs.push_back(corpus.substr(start, end - start));
-    start = end + 2;
-  }
-  for (std::string& text : vlm::expert_task_texts(20, 1'000'000)) docs.push_back(std::move(text));
-  return nn::Tokenizer::train(docs, {.vocab_size = 1024});
 }
 
 void write_success_plot(const std::vector<double>& x, const std::vector<double>& train, const std::vector<double>& ex,
@@ -197,7 +179,7 @@ nlohmann::json run_gflowvlm_seed(const GflowVlmRunOptions& f, int seed, const fs
     weights = gflownet::last_checkpoint(f.from_sft);
   } else {
     // A resumed run keeps the tokenizer it was trained with.
-    tokenizer = checkpoint ? nn::Tokenizer::load((run / "tokenizer.json").string()) : corpus_tokenizer();
+    tokenizer = checkpoint ? nn::Tokenizer::load((run / "tokenizer.json").string()) : gv::train_task_tokenizer();
     model_config = nn::vlm_preset(f.config);
     model_config.language.vocab_size = tokenizer.vocab_size();
     model_config.image_token_id = nn::kImageToken;

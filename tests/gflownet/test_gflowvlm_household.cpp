@@ -9,45 +9,21 @@
 #include <vector>
 
 #include "envs/vlm/registry.h"
-#include "envs/vlm/task_texts.h"
 #include "gflownet/vlm/episode_images.h"
 #include "gflownet/vlm/rollout.h"
 #include "gflownet/vlm/vlm_trainer.h"
-#include "nn/text/synthetic_corpus.h"
 #include "nn/tokenizer/special_tokens.h"
 #include "tensor/ops.h"
+#include "tests/gflownet/vlm_micro_model.h"
 #include "tests/support/test_util.h"
 
 namespace subtb::gflownet::vlm {
 namespace {
 
-constexpr int64_t kMaxSeqLen = 1024;   // the tiny preset's
+using testing::micro_config;
+using testing::micro_tokenizer;
+
 constexpr int64_t kAnswerTokens = 96;  // the household tasks' default answer budget
-
-// As the CLI builds its tokenizer (corpus plus the tasks' texts), smaller.
-const nn::Tokenizer& task_tokenizer() {
-  static const nn::Tokenizer tok = [] {
-    const std::string corpus = nn::synthetic_corpus(0, 60'000);
-    std::vector<std::string> docs;
-    for (size_t start = 0; start < corpus.size();) {
-      const size_t end = std::min(corpus.find("\n\n", start), corpus.size());
-      docs.push_back(corpus.substr(start, end - start));
-      start = end + 2;
-    }
-    for (std::string& text : subtb::vlm::expert_task_texts(4, 1'000'000)) docs.push_back(std::move(text));
-    return nn::Tokenizer::train(docs, {.vocab_size = 1024});
-  }();
-  return tok;
-}
-
-nn::VLMConfig micro_config() {
-  nn::VLMConfig c;
-  c.vision.image_size = 16, c.vision.patch_size = 8, c.vision.dim = 16, c.vision.n_layers = 1, c.vision.n_heads = 2;
-  c.language.vocab_size = task_tokenizer().vocab_size(), c.language.dim = 32, c.language.n_layers = 1;
-  c.language.n_heads = 2, c.language.ffn_hidden = 64, c.language.max_seq_len = kMaxSeqLen;
-  c.image_token_id = nn::kImageToken;
-  return c;
-}
 
 subtb::vlm::EnvOptions env_options(int max_steps) {
   return {.prompt = subtb::vlm::PromptStyle::gflowvlm, .done_action = true, .max_steps = max_steps};
@@ -72,7 +48,7 @@ void expect_well_formed(const Episode& e, int max_steps) {
 TEST(GflowVlmHousehold, ExpertEpisodesFitTheContextAndSucceed) {
   manual_seed(1);
   const nn::VisionLanguageModel model(micro_config());
-  const nn::Tokenizer& tok = task_tokenizer();
+  const nn::Tokenizer& tok = micro_tokenizer();
   for (const char* task : {"household", "household-unseen"}) {
     subtb::vlm::VlmEnv env(subtb::vlm::make_task(task), env_options(15));
     for (std::uint64_t seed = 0; seed < 6; ++seed) {
@@ -84,7 +60,8 @@ TEST(GflowVlmHousehold, ExpertEpisodesFitTheContextAndSucceed) {
       EXPECT_NEAR(expert->log_rewards.back(), std::log(51.0), 1e-12);
       for (const EpisodeStep& s : expert->steps) {
         EXPECT_LE(static_cast<int64_t>(s.answer.size()), kAnswerTokens);
-        EXPECT_LE(static_cast<int64_t>(expand_prompt(model, s.prompt).size()) + kAnswerTokens, kMaxSeqLen);
+        EXPECT_LE(static_cast<int64_t>(expand_prompt(model, s.prompt).size()) + kAnswerTokens,
+                  testing::kMicroMaxSeqLen);
       }
     }
   }
@@ -96,7 +73,7 @@ TEST(GflowVlmHousehold, RolloutsAreWellFormed) {
   std::vector<subtb::vlm::VlmEnv> envs;
   for (int i = 0; i < 2; ++i) envs.emplace_back(subtb::vlm::make_task("household"), env_options(3));
   Generator gen(3);
-  const RolloutResult played = play_episodes(model, task_tokenizer(), envs, {21, 22}, {.max_new_tokens = 8}, gen);
+  const RolloutResult played = play_episodes(model, micro_tokenizer(), envs, {21, 22}, {.max_new_tokens = 8}, gen);
   ASSERT_EQ(played.episodes.size(), 2u);
   EXPECT_LE(played.invalid, played.steps);
   for (size_t i = 0; i < 2; ++i) {
@@ -122,7 +99,7 @@ TEST_P(GflowVlmHouseholdMethods, AnIterationTrainsAndEvaluates) {
   c.rollout.max_new_tokens = 8;
   c.rollout.temperature = 1.0;
   c.seed = 7;
-  GflowVlmTrainer trainer(model, task_tokenizer(), c);
+  GflowVlmTrainer trainer(model, micro_tokenizer(), c);
   std::vector<float> before;
   for (const Tensor& p : model.parameters()) {
     const std::vector<float> v = p.contiguous().to_vector<float>();

@@ -13,36 +13,16 @@
 #include "gflownet/vlm/rollout.h"
 #include "gflownet/vlm/scoring.h"
 #include "gflownet/vlm/vlm_trainer.h"
-#include "nn/text/synthetic_corpus.h"
 #include "nn/tokenizer/special_tokens.h"
 #include "tensor/ops.h"
+#include "tests/gflownet/vlm_micro_model.h"
 #include "tests/support/test_util.h"
 
 namespace subtb::gflownet::vlm {
 namespace {
 
-const nn::Tokenizer& corpus_tokenizer() {
-  static const nn::Tokenizer tok = [] {
-    const std::string corpus = nn::synthetic_corpus(0, 60'000);
-    std::vector<std::string> docs;
-    for (size_t start = 0; start < corpus.size();) {
-      const size_t end = std::min(corpus.find("\n\n", start), corpus.size());
-      docs.push_back(corpus.substr(start, end - start));
-      start = end + 2;
-    }
-    return nn::Tokenizer::train(docs, {.vocab_size = 600});
-  }();
-  return tok;
-}
-
-nn::VLMConfig micro_config() {
-  nn::VLMConfig c;
-  c.vision.image_size = 16, c.vision.patch_size = 8, c.vision.dim = 16, c.vision.n_layers = 1, c.vision.n_heads = 2;
-  c.language.vocab_size = corpus_tokenizer().vocab_size(), c.language.dim = 32, c.language.n_layers = 1;
-  c.language.n_heads = 2, c.language.ffn_hidden = 64, c.language.max_seq_len = 512;
-  c.image_token_id = nn::kImageToken;
-  return c;
-}
+using testing::micro_config;
+using testing::micro_tokenizer;
 
 GflowVlmConfig loop_config(Method method) {
   GflowVlmConfig c;
@@ -99,7 +79,7 @@ TEST(GflowVlmLoop, AnswerRolesSplitAtTheActionKey) {
 TEST(GflowVlmLoop, RolloutAndExpertEpisodesAreWellFormed) {
   manual_seed(1);
   nn::VisionLanguageModel model(micro_config());
-  const nn::Tokenizer& tok = corpus_tokenizer();
+  const nn::Tokenizer& tok = micro_tokenizer();
   subtb::vlm::EnvOptions options{.prompt = subtb::vlm::PromptStyle::gflowvlm, .done_action = true, .max_steps = 3};
   std::vector<subtb::vlm::VlmEnv> envs;
   for (int i = 0; i < 3; ++i) envs.emplace_back(subtb::vlm::make_task("numberline"), options);
@@ -141,7 +121,7 @@ class GflowVlmMethods : public ::testing::TestWithParam<Method> {};
 TEST_P(GflowVlmMethods, AnIterationTrainsAndEvaluationReportsRates) {
   manual_seed(2);
   nn::VisionLanguageModel model(micro_config());
-  GflowVlmTrainer trainer(model, corpus_tokenizer(), loop_config(GetParam()));
+  GflowVlmTrainer trainer(model, micro_tokenizer(), loop_config(GetParam()));
   const std::vector<float> before = flat_parameters(model);
   const IterationMetrics m = trainer.step();
   EXPECT_TRUE(std::isfinite(m.loss));
@@ -176,7 +156,7 @@ TEST(GflowVlmLoop, OffPolicyAddsTheExpertWhenTheModelFails) {
   nn::VisionLanguageModel model(micro_config());
   GflowVlmConfig config = loop_config(Method::subtb);
   config.off_policy = true;
-  GflowVlmTrainer trainer(model, corpus_tokenizer(), config);
+  GflowVlmTrainer trainer(model, micro_tokenizer(), config);
   const IterationMetrics m = trainer.step();
   EXPECT_TRUE(std::isfinite(m.loss));
   // Both model episodes, and beside each failed one the expert's episode of its seed.

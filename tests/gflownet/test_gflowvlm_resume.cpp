@@ -13,38 +13,18 @@
 
 #include "gflownet/vlm/vlm_trainer.h"
 #include "nn/checkpoint.h"
-#include "nn/text/synthetic_corpus.h"
 #include "nn/tokenizer/special_tokens.h"
 #include "tensor/ops.h"
+#include "tests/gflownet/vlm_micro_model.h"
 #include "tests/support/test_util.h"
 
 namespace subtb::gflownet::vlm {
 namespace {
 
+using testing::micro_config;
+using testing::micro_tokenizer;
+
 namespace fs = std::filesystem;
-
-const nn::Tokenizer& corpus_tokenizer() {
-  static const nn::Tokenizer tok = [] {
-    const std::string corpus = nn::synthetic_corpus(0, 60'000);
-    std::vector<std::string> docs;
-    for (size_t start = 0; start < corpus.size();) {
-      const size_t end = std::min(corpus.find("\n\n", start), corpus.size());
-      docs.push_back(corpus.substr(start, end - start));
-      start = end + 2;
-    }
-    return nn::Tokenizer::train(docs, {.vocab_size = 600});
-  }();
-  return tok;
-}
-
-nn::VLMConfig micro_config() {
-  nn::VLMConfig c;
-  c.vision.image_size = 16, c.vision.patch_size = 8, c.vision.dim = 16, c.vision.n_layers = 1, c.vision.n_heads = 2;
-  c.language.vocab_size = corpus_tokenizer().vocab_size(), c.language.dim = 32, c.language.n_layers = 1;
-  c.language.n_heads = 2, c.language.ffn_hidden = 64, c.language.max_seq_len = 512;
-  c.image_token_id = nn::kImageToken;
-  return c;
-}
 
 GflowVlmConfig loop_config(Method method, bool off_policy) {
   GflowVlmConfig c;
@@ -103,7 +83,7 @@ class GflowVlmResume : public ::testing::TestWithParam<ResumeCase> {
 TEST_P(GflowVlmResume, MatchesAnUninterruptedRunBitForBit) {
   const auto [method, off_policy] = GetParam();
   const GflowVlmConfig config = loop_config(method, off_policy);
-  const nn::Tokenizer& tok = corpus_tokenizer();
+  const nn::Tokenizer& tok = micro_tokenizer();
 
   manual_seed(11);
   nn::VisionLanguageModel straight_model(micro_config());
@@ -154,7 +134,7 @@ INSTANTIATE_TEST_SUITE_P(Methods, GflowVlmResume,
                          });
 
 TEST_F(GflowVlmResume, RefusesAnotherLoopConfigNamingTheFieldAndChangesNothing) {
-  const nn::Tokenizer& tok = corpus_tokenizer();
+  const nn::Tokenizer& tok = micro_tokenizer();
   manual_seed(21);
   nn::VisionLanguageModel model(micro_config());
   GflowVlmTrainer trainer(model, tok, loop_config(Method::subtb, false));
@@ -188,7 +168,7 @@ TEST(GflowVlmTimes, PhasesAreTimedAndEnvironmentStepsAccumulate) {
   manual_seed(31);
   nn::VisionLanguageModel model(micro_config());
   for (Method method : {Method::var_tb, Method::sft, Method::ppo}) {
-    GflowVlmTrainer trainer(model, corpus_tokenizer(), loop_config(method, method == Method::var_tb));
+    GflowVlmTrainer trainer(model, micro_tokenizer(), loop_config(method, method == Method::var_tb));
     const IterationMetrics a = trainer.step(), b = trainer.step();
     for (const IterationMetrics* m : {&a, &b}) {
       const IterationTimes& t = m->time;

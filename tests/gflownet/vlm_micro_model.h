@@ -1,0 +1,31 @@
+#pragma once
+// The model and tokenizer the GFlowVLM tests play with: the CLI's tokenizer recipe on a
+// smaller corpus, and a VLM small enough that an iteration takes milliseconds, with the
+// tiny preset's context so that household prompts fit.
+#include <cstdint>
+
+#include "gflownet/vlm/task_tokenizer.h"
+#include "nn/tokenizer/special_tokens.h"
+#include "nn/tokenizer/tokenizer.h"
+#include "nn/vision/vlm.h"
+
+namespace subtb::gflownet::vlm::testing {
+
+inline constexpr int64_t kMicroMaxSeqLen = 1024;  // the tiny preset's
+
+inline const nn::Tokenizer& micro_tokenizer() {
+  static const nn::Tokenizer tok =
+      train_task_tokenizer({.corpus_bytes = 60'000, .expert_episodes_per_task = 4, .vocab_size = 1024});
+  return tok;
+}
+
+inline nn::VLMConfig micro_config() {
+  nn::VLMConfig c;
+  c.vision.image_size = 16, c.vision.patch_size = 8, c.vision.dim = 16, c.vision.n_layers = 1, c.vision.n_heads = 2;
+  c.language.vocab_size = micro_tokenizer().vocab_size(), c.language.dim = 32, c.language.n_layers = 1;
+  c.language.n_heads = 2, c.language.ffn_hidden = 64, c.language.max_seq_len = kMicroMaxSeqLen;
+  c.image_token_id = nn::kImageToken;
+  return c;
+}
+
+}  // namespace subtb::gflownet::vlm::testing
