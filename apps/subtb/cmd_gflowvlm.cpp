@@ -117,11 +117,17 @@ void add_gflowvlm_command(CLI::App& app) {
                    "Evaluation of an invalid output: penalty (nothing moves) or random (RL4VLM's random action)")
       ->check(CLI::IsMember({"penalty", "random"}))
       ->capture_default_str();
-  train->add_option("--div-n", f.div_n, "Div@N at the final evaluation, in distribution: samples per task (0: off; --quick: 4)")
+  train
+      ->add_option("--div-n", f.div_n,
+                   "Div@N at the final evaluation, in distribution: samples per task (0: off; --quick: 4)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 12))
       ->capture_default_str();
   train->add_option("--div-tasks", f.div_tasks, "Div@N: tasks sampled (the first evaluation seeds)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 16))
+      ->capture_default_str();
+  train
+      ->add_option("--expert", f.expert,
+                   "The task's scripted player for SFT data and off-policy episodes (blackjack: basic or stand17)")
       ->capture_default_str();
   train->add_option("--device", f.device, "cpu or cuda[:N]")->capture_default_str();
   train->add_option("--out", f.out, "Output folder (default runs/gflowvlm-<task>-<method>[-offpolicy])");

@@ -48,6 +48,9 @@ struct GflowVlmRunOptions {
   std::string eval_invalid = "penalty";    // random | penalty (gflownet/vlm/evaluation.h)
   int64_t div_n = 0;                       // Div@N's samples per task; 0: not computed
   int64_t div_tasks = 8;                   // tasks Div@N samples
+  // The task's scripted player, for SFT data and off-policy expert episodes: "" for the
+  // task's default (BlackJack: basic strategy; "stand17" is GFlowVLM's off-policy expert).
+  std::string expert;
   std::string device = "cpu";
   std::string out;
   int64_t checkpoint_every = 0;  // 0: at every evaluation

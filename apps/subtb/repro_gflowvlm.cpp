@@ -139,6 +139,9 @@ GflowVlmRunOptions run_options(const ModeSettings& m, const std::string& task, c
   o.task = task;
   o.method = arm.method;
   o.off_policy = arm.off_policy;
+  // GFlowVLM's off-policy expert for BlackJack stands at 17 or more, else hits; the SFT data
+  // comes from the task's default player (basic strategy).
+  if (arm.off_policy && task == "blackjack") o.expert = "stand17";
   o.config = m.model;
   o.from_sft = sft ? "" : from_sft.string();
   o.iterations = sft ? m.sft_iterations : m.iterations;
@@ -160,24 +163,27 @@ GflowVlmRunOptions run_options(const ModeSettings& m, const std::string& task, c
 // The settings a run was made with, as settings.json and each seed's repro.json record them.
 // The device is left out: it changes where a run is made, not what it is.
 nlohmann::json settings_json(const ModeSettings& m, const GflowVlmRunOptions& o) {
-  return {{"mode", m.name},
-          {"model", o.config},
-          {"task", o.task},
-          {"method", o.method},
-          {"off_policy", o.off_policy},
-          {"iterations", o.iterations},
-          {"lr", o.lr},
-          {"episodes", o.episodes},
-          {"episodes_per_task", o.episodes_per_task},
-          {"max_steps", o.max_steps},
-          {"max_new_tokens", o.max_new_tokens > 0 ? o.max_new_tokens : default_max_new_tokens(o.task)},
-          {"temperature", o.temperature},
-          {"eval_every", o.eval_every},
-          {"eval_episodes", o.eval_episodes},
-          {"eval_temperature", o.eval_temperature.value_or(o.temperature)},
-          {"eval_invalid", o.eval_invalid},
-          {"div_n", o.div_n},
-          {"div_tasks", o.div_tasks}};
+  nlohmann::json settings = {
+      {"mode", m.name},
+      {"model", o.config},
+      {"task", o.task},
+      {"method", o.method},
+      {"off_policy", o.off_policy},
+      {"iterations", o.iterations},
+      {"lr", o.lr},
+      {"episodes", o.episodes},
+      {"episodes_per_task", o.episodes_per_task},
+      {"max_steps", o.max_steps},
+      {"max_new_tokens", o.max_new_tokens > 0 ? o.max_new_tokens : default_max_new_tokens(o.task)},
+      {"temperature", o.temperature},
+      {"eval_every", o.eval_every},
+      {"eval_episodes", o.eval_episodes},
+      {"eval_temperature", o.eval_temperature.value_or(o.temperature)},
+      {"eval_invalid", o.eval_invalid},
+      {"div_n", o.div_n},
+      {"div_tasks", o.div_tasks}};
+  if (!o.expert.empty()) settings["expert"] = o.expert;  // only when not the task's default
+  return settings;
 }
 
 nlohmann::json read_json(const fs::path& path) {
