@@ -80,16 +80,17 @@ ScoredEpisodes score_episodes(nn::VisionLanguageModel& model, const nn::Tokenize
   const Tensor token_tensor = from_vector(tokens, shape, device);
   const Tensor hidden =
       model.hidden_states(token_tensor, cat(images, 0), from_buffer(valid.data(), shape, DType::b8, device));
-  const Tensor logits = model.language_model->logits(hidden);  // [rows, L, V]
-  const int64_t dim = hidden.shape()[2], vocab = logits.shape()[2];
-  const Tensor per_token = nn::continuation_log_probs(logits / options.temperature, token_tensor,
-                                                      from_buffer(answer.data(), shape, DType::b8, device));
+  // The LM head and the log-softmax run over the rows that predict an answer token and the
+  // states' last prompt positions only: a few percent of rows * L when prompts are long.
+  const auto head = [&](const Tensor& h) { return model.language_model->logits(h) / options.temperature; };
+  const Tensor per_token =
+      nn::continuation_log_probs(hidden, head, token_tensor, from_buffer(answer.data(), shape, DType::b8, device));
   out.token_log_probs =
       index_select(per_token.reshape({rows * l}), 0, from_vector(token_source, device)).reshape({b, t_answers});
+  const int64_t dim = hidden.shape()[2];
   const Tensor states = from_vector(state_source, device);
-  const Tensor first_answer_logits =
-      index_select(logits.reshape({rows * l, vocab}), 0, states).reshape({b, s + 1, vocab});
   out.state_hidden = index_select(hidden.reshape({rows * l, dim}), 0, states).reshape({b, s + 1, dim});
+  const Tensor first_answer_logits = model.language_model->logits(out.state_hidden);  // [B, S + 1, V]
   out.batch.log_pf = step_log_pf(out.token_log_probs, out.collated.answer, s, options.lambda_cot);
   out.batch.log_done = done_log_probs(first_answer_logits, options.temperature);
   out.batch.log_reward = out.collated.log_reward;

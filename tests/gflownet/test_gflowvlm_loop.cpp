@@ -116,6 +116,44 @@ TEST(GflowVlmLoop, RolloutAndExpertEpisodesAreWellFormed) {
   for (size_t t = 0; t < expert->steps.size(); ++t) EXPECT_LT(log_pf[t], 0.0f);
 }
 
+// score_episodes runs the head over a few rows of one batched pass; every value must be
+// what one sequence alone gives through the full head and log-softmax.
+TEST(GflowVlmLoop, ScoringMatchesAFullPassOverEachStateAlone) {
+  manual_seed(2);
+  nn::VisionLanguageModel model(micro_config());
+  const nn::Tokenizer& tok = micro_tokenizer();
+  subtb::vlm::EnvOptions options{.prompt = subtb::vlm::PromptStyle::gflowvlm, .done_action = true, .max_steps = 3};
+  subtb::vlm::VlmEnv env(subtb::vlm::make_task("numberline"), options);
+  const std::optional<Episode> expert = play_expert_episode(env, tok, model, 5);
+  ASSERT_TRUE(expert.has_value() && expert->steps.size() >= 2);
+  constexpr double temperature = 0.5;
+  const ScoredEpisodes scored = score_episodes(model, tok, env, {*expert}, {temperature, 0.4});
+  const std::vector<float> token_log_probs = scored.token_log_probs.to_vector<float>();
+  const std::vector<float> log_done = scored.batch.log_done.to_vector<float>();
+  const Tensor images = replay_images(env, model, *expert);
+  const std::string final_prompt = env.prompt();
+
+  size_t column = 0;
+  for (size_t t = 0; t <= expert->steps.size(); ++t) {
+    const bool last = t == expert->steps.size();
+    std::vector<int64_t> seq =
+        last ? expand_prompt(model, prompt_template(tok, final_prompt)) : expand_prompt(model, expert->steps[t].prompt);
+    const int64_t prompt_length = static_cast<int64_t>(seq.size());
+    if (!last) seq.insert(seq.end(), expert->steps[t].answer.begin(), expert->steps[t].answer.end());
+    const int64_t length = static_cast<int64_t>(seq.size());
+    const Tensor hidden = model.hidden_states(from_vector(seq, Shape{1, length}),
+                                              slice(images, 0, static_cast<int64_t>(t), static_cast<int64_t>(t) + 1));
+    const Tensor log_p = log_softmax(model.language_model->logits(hidden) / temperature).reshape({length, -1});
+    const int64_t vocab = log_p.shape()[1];
+    const std::vector<float> full = log_p.contiguous().to_vector<float>();
+    EXPECT_NEAR(log_done[t], full[static_cast<size_t>((prompt_length - 1) * vocab + nn::kDoneToken)], 1e-4) << t;
+    for (int64_t k = prompt_length; !last && k < length; ++k, ++column) {
+      const float expected = full[static_cast<size_t>((k - 1) * vocab + seq[static_cast<size_t>(k)])];
+      EXPECT_NEAR(token_log_probs[column], expected, 1e-4) << "step " << t << " token " << k;
+    }
+  }
+}
+
 class GflowVlmMethods : public ::testing::TestWithParam<Method> {};
 
 TEST_P(GflowVlmMethods, AnIterationTrainsAndEvaluationReportsRates) {
