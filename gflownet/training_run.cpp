@@ -167,7 +167,7 @@ std::vector<EvalRecord> truncate_metrics(const std::filesystem::path& path, int6
       SUBTB_THROW("training run: '", path.string(), "' line ", number, " is not a metrics record: ", e.what());
     }
   }
-  nn::write_file_atomically(path.string(), [&](nn::FileSink& sink) { sink.write(kept.data(), kept.size()); });
+  nn::write_text_atomically(path.string(), kept);
   return records;
 }
 

@@ -104,4 +104,8 @@ void write_file_atomically(const std::string& path, const std::function<void(Fil
   sync_directory(target);
 }
 
+void write_text_atomically(const std::string& path, std::string_view text) {
+  write_file_atomically(path, [&](FileSink& sink) { sink.write(text.data(), text.size()); });
+}
+
 }  // namespace subtb::nn

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <string_view>
 
 namespace subtb::nn {
 
@@ -27,5 +28,8 @@ class FileSink {
 // Replaces `path` by what `write` writes. Any exception (from `write` or from the file
 // system) propagates after the temporary file is removed.
 void write_file_atomically(const std::string& path, const std::function<void(FileSink&)>& write);
+
+// Replaces `path` by `text`, atomically (configs, summaries, reports).
+void write_text_atomically(const std::string& path, std::string_view text);
 
 }  // namespace subtb::nn

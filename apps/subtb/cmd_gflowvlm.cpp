@@ -7,12 +7,12 @@
 // folders from their last checkpoints.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "apps/subtb/commands.h"
 #include "apps/subtb/gflowvlm_run.h"
+#include "nn/atomic_file.h"
 #include "tensor/error.h"
 
 namespace subtb::cli {
@@ -54,7 +54,7 @@ void run_train(GflowVlmRunOptions f, const CLI::App& train) {
                                   {"off_policy", f.off_policy},
                                   {"seeds", seeds},
                                   {"mean_eval_success", total / f.seeds}};
-  std::ofstream(out / "summary.json") << summary.dump(2) << "\n";
+  nn::write_text_atomically((out / "summary.json").string(), summary.dump(2) + "\n");
   std::printf("mean evaluation success over %d seed(s): %.3f (%s)\n", f.seeds, total / f.seeds,
               (out / "summary.json").string().c_str());
 }

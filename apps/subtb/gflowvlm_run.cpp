@@ -146,7 +146,7 @@ RunHistory truncate_metrics(const fs::path& path, int64_t iteration) {
       SUBTB_THROW("gflowvlm train --resume: '", path.string(), "' line ", number, " is not a metrics line: ", e.what());
     }
   }
-  nn::write_file_atomically(path.string(), [&](nn::FileSink& sink) { sink.write(kept.data(), kept.size()); });
+  nn::write_text_atomically(path.string(), kept);
   return h;
 }
 
@@ -235,7 +235,7 @@ nlohmann::json run_gflowvlm_seed(const GflowVlmRunOptions& f, int seed, const fs
     // Checkpoints of an earlier run in this folder would be taken for this one's.
     fs::remove_all(run / "checkpoints");
   }
-  std::ofstream(run / "config.json") << config.dump(2) << "\n";
+  nn::write_text_atomically((run / "config.json").string(), config.dump(2) + "\n");
   std::ofstream metrics(run / "metrics.jsonl", checkpoint ? std::ios::app : std::ios::trunc);
   SUBTB_CHECK(metrics.good(), "gflowvlm train: cannot write '", (run / "metrics.jsonl").string(), "'");
 
@@ -282,6 +282,7 @@ nlohmann::json run_gflowvlm_seed(const GflowVlmRunOptions& f, int seed, const fs
       write_success_plot(x, train_success, eval_x, eval_success, title, run / "success.png");
     }
     metrics << line.dump() << std::endl;
+    SUBTB_CHECK(metrics.good(), "gflowvlm train: writing '", (run / "metrics.jsonl").string(), "' failed");
     // After the metrics line, so that a resumed run finds every line up to its checkpoint.
     if (it % checkpoint_every == 0 || it == f.iterations) {
       trainer.save_checkpoint(gflownet::checkpoint_path(run, it).string(), nlohmann::json{{"config", config}}.dump());

@@ -13,6 +13,7 @@
 #include "gflownet/training_run.h"
 #include "gflownet/vlm/comparison_report.h"
 #include "gflownet/vlm/paper_comparison.h"
+#include "nn/atomic_file.h"
 #include "tensor/error.h"
 
 namespace subtb::cli {
@@ -194,11 +195,7 @@ nlohmann::json read_json(const fs::path& path) {
   return nlohmann::json::parse(text.str(), nullptr, false);
 }
 
-void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream file(path);
-  SUBTB_CHECK(file.good(), "repro gflowvlm: cannot write '", path.string(), "'");
-  file << text;
-}
+void write_text(const fs::path& path, const std::string& text) { nn::write_text_atomically(path.string(), text); }
 
 // A seed folder that holds a run this study finished with these settings: repro.json (written
 // after the run ends) matches, and config.json and the final checkpoint are still there.

@@ -13,6 +13,7 @@
 
 #include "envs/render/line_plot.h"
 #include "envs/render/png.h"
+#include "nn/atomic_file.h"
 #include "tensor/error.h"
 
 namespace subtb::gflownet::vlm {
@@ -434,9 +435,7 @@ void write_comparison_report(const fs::path& out, const std::vector<ArmRuns>& ar
   how_it_was_run(report, md);
 
   const fs::path path = out / "results.md";
-  std::ofstream file(path);
-  SUBTB_CHECK(file.good(), "gflowvlm comparison: cannot write '", path.string(), "'");
-  file << md.str();
+  nn::write_text_atomically(path.string(), md.str());
 }
 
 }  // namespace subtb::gflownet::vlm

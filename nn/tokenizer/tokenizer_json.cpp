@@ -106,7 +106,7 @@ Tokenizer Tokenizer::from_json(std::string_view json, std::string_view source) {
 
 void Tokenizer::save(const std::string& path) const {
   const std::string json = to_json();
-  write_file_atomically(path, [&](FileSink& sink) { sink.write(json.data(), json.size()); });
+  write_text_atomically(path, json);
 }
 
 Tokenizer Tokenizer::load(const std::string& path) {
