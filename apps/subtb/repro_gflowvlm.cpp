@@ -36,6 +36,10 @@ struct ModeSettings {
   // Fine-tuning from the SFT stage: ppo, vartb, subtb, db (on- or off-policy).
   int64_t iterations;
   double lr;
+  // BlackJack's fine-tuning rate. At 1e-4 a third of the tiny model's GFlowNet runs
+  // collapsed within ten iterations onto [DONE] in s_0, which no later loss can undo
+  // (docs/results/gflowvlm/README.md, "BlackJack"); at 1e-5 (the paper's) none of six did.
+  double blackjack_lr;
   // Both stages: episodes per iteration, of which episodes_per_task share a task reset
   // (Var-TB's groups); the episode step limit; tokens per answer; the sampling temperature.
   int64_t episodes;
@@ -48,6 +52,9 @@ struct ModeSettings {
   // and at its end; the SFT stage at its end only.
   int64_t eval_every;
   int64_t eval_episodes;
+  // BlackJack's: its episodes are one or two steps, so evaluating many deals is cheap, and 32
+  // would leave a noise of about 9 points on rates near 40%.
+  int64_t blackjack_eval_episodes;
   double eval_temperature;
   int64_t div_n;      // Div@N: samples per task (the paper: 16)
   int64_t div_tasks;  // and tasks sampled
@@ -61,6 +68,7 @@ constexpr ModeSettings kQuick{.name = "quick",
                               .sft_lr = 1e-3,
                               .iterations = 100,
                               .lr = 1e-4,
+                              .blackjack_lr = 1e-5,
                               .episodes = 4,
                               .episodes_per_task = 2,
                               .card_max_steps = 10,
@@ -69,6 +77,7 @@ constexpr ModeSettings kQuick{.name = "quick",
                               .temperature = 0.2,
                               .eval_every = 50,
                               .eval_episodes = 32,
+                              .blackjack_eval_episodes = 256,
                               .eval_temperature = 0.2,
                               .div_n = 4,
                               .div_tasks = 8};
@@ -81,6 +90,7 @@ constexpr ModeSettings kFull{.name = "full",
                              .sft_lr = 1e-3,
                              .iterations = 500,
                              .lr = 1e-4,
+                             .blackjack_lr = 1e-5,
                              .episodes = 16,
                              .episodes_per_task = 4,
                              .card_max_steps = 10,
@@ -89,6 +99,7 @@ constexpr ModeSettings kFull{.name = "full",
                              .temperature = 0.2,
                              .eval_every = 50,
                              .eval_episodes = 200,
+                             .blackjack_eval_episodes = 1000,
                              .eval_temperature = 0.2,
                              .div_n = 16,
                              .div_tasks = 16};
@@ -146,14 +157,15 @@ GflowVlmRunOptions run_options(const ModeSettings& m, const std::string& task, c
   o.config = m.model;
   o.from_sft = sft ? "" : from_sft.string();
   o.iterations = sft ? m.sft_iterations : m.iterations;
-  o.lr = sft ? m.sft_lr : m.lr;
+  const bool blackjack = task == "blackjack";
+  o.lr = sft ? m.sft_lr : blackjack ? m.blackjack_lr : m.lr;
   o.episodes = m.episodes;
   o.episodes_per_task = m.episodes_per_task;
   o.max_steps = task == "household" ? m.household_max_steps : m.card_max_steps;
   o.max_new_tokens = m.max_new_tokens;
   o.temperature = m.temperature;
   o.eval_every = sft ? m.sft_iterations : m.eval_every;
-  o.eval_episodes = m.eval_episodes;
+  o.eval_episodes = blackjack ? m.blackjack_eval_episodes : m.eval_episodes;
   o.eval_temperature = m.eval_temperature;
   o.div_n = m.div_n;
   o.div_tasks = m.div_tasks;
