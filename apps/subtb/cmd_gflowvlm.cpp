@@ -39,7 +39,8 @@ void apply_quick(GflowVlmRunOptions& f, const CLI::App& train) {
 void run_train(GflowVlmRunOptions f, const CLI::App& train) {
   if (f.quick) apply_quick(f, train);
   const fs::path out = f.out.empty()
-                           ? fs::path("runs/gflowvlm-" + f.task + "-" + f.method + (f.off_policy ? "-offpolicy" : ""))
+                           ? fs::path("runs/gflowvlm-" + f.task + "-" + f.method + (f.off_policy ? "-offpolicy" : "") +
+                                      (f.sft_without_done ? "-nodone" : ""))
                            : fs::path(f.out);
   SUBTB_CHECK(!f.resume || fs::is_directory(out), "gflowvlm train --resume: '", out.string(), "' holds no run");
   nlohmann::json seeds = nlohmann::json::array();
@@ -71,6 +72,9 @@ void add_gflowvlm_command(CLI::App& app) {
       ->check(CLI::IsMember({"sft", "ppo", "vartb", "tb", "subtb", "db"}))
       ->capture_default_str();
   train->add_flag("--off-policy", f.off_policy, "Episode buffer with the expert's episode when the model fails");
+  train->add_flag("--sft-without-done", f.sft_without_done,
+                  "sft: teach the expert's answers only, not [DONE] after its successes (the SFT baseline without "
+                  "[DONE])");
   train->add_option("--seeds", f.seeds, "Seeds to run")->check(CLI::Range(1, 100))->capture_default_str();
   train->add_flag("--quick", f.quick, "Tiny model, 20 iterations of 4 episodes: minutes on two CPU cores");
   train->add_option("--config", f.config, "Model size when not --from-sft: tiny, small or base")

@@ -205,6 +205,7 @@ nlohmann::json run_gflowvlm_seed(const GflowVlmRunOptions& f, int seed, const fs
   c.rollout.max_new_tokens = f.max_new_tokens > 0 ? f.max_new_tokens : default_max_new_tokens(f.task);
   c.rollout.temperature = f.temperature;
   c.off_policy = f.off_policy;
+  c.sft_teach_done = !f.sft_without_done;
   c.task_options.expert = f.expert;
   c.seed = static_cast<uint64_t>(seed);
   gv::GflowVlmTrainer trainer(model, tokenizer, c);

@@ -30,6 +30,7 @@ struct GflowVlmRunOptions {
   std::string task = "numberline";
   std::string method = "vartb";
   bool off_policy = false;
+  bool sft_without_done = false;
   int seeds = 1;
   bool quick = false;
   std::string config = "tiny";

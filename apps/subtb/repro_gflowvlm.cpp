@@ -36,10 +36,6 @@ struct ModeSettings {
   // Fine-tuning from the SFT stage: ppo, vartb, subtb, db (on- or off-policy).
   int64_t iterations;
   double lr;
-  // BlackJack's fine-tuning rate. At 1e-4 a third of the tiny model's GFlowNet runs
-  // collapsed within ten iterations onto [DONE] in s_0, which no later loss can undo
-  // (docs/results/gflowvlm/README.md, "BlackJack"); at 1e-5 (the paper's) none of six did.
-  double blackjack_lr;
   // Both stages: episodes per iteration, of which episodes_per_task share a task reset
   // (Var-TB's groups); the episode step limit; tokens per answer; the sampling temperature.
   int64_t episodes;
@@ -68,7 +64,6 @@ constexpr ModeSettings kQuick{.name = "quick",
                               .sft_lr = 1e-3,
                               .iterations = 100,
                               .lr = 1e-4,
-                              .blackjack_lr = 1e-5,
                               .episodes = 4,
                               .episodes_per_task = 2,
                               .card_max_steps = 10,
@@ -90,7 +85,6 @@ constexpr ModeSettings kFull{.name = "full",
                              .sft_lr = 1e-3,
                              .iterations = 500,
                              .lr = 1e-4,
-                             .blackjack_lr = 1e-5,
                              .episodes = 16,
                              .episodes_per_task = 4,
                              .card_max_steps = 10,
@@ -157,15 +151,14 @@ GflowVlmRunOptions run_options(const ModeSettings& m, const std::string& task, c
   o.config = m.model;
   o.from_sft = sft ? "" : from_sft.string();
   o.iterations = sft ? m.sft_iterations : m.iterations;
-  const bool blackjack = task == "blackjack";
-  o.lr = sft ? m.sft_lr : blackjack ? m.blackjack_lr : m.lr;
+  o.lr = sft ? m.sft_lr : m.lr;
   o.episodes = m.episodes;
   o.episodes_per_task = m.episodes_per_task;
   o.max_steps = task == "household" ? m.household_max_steps : m.card_max_steps;
   o.max_new_tokens = m.max_new_tokens;
   o.temperature = m.temperature;
   o.eval_every = sft ? m.sft_iterations : m.eval_every;
-  o.eval_episodes = blackjack ? m.blackjack_eval_episodes : m.eval_episodes;
+  o.eval_episodes = task == "blackjack" ? m.blackjack_eval_episodes : m.eval_episodes;
   o.eval_temperature = m.eval_temperature;
   o.div_n = m.div_n;
   o.div_tasks = m.div_tasks;

@@ -66,15 +66,17 @@ ScoredEpisodes score_episodes(nn::VisionLanguageModel& model, const nn::Tokenize
   for (int64_t e = 0; e < b; ++e) {
     const Episode& episode = episodes[static_cast<size_t>(e)];
     int64_t column = 0;
+    // Every state has a row, the stopping state's included: `row` must step past it too.
     for (size_t t = 0; t <= episode.steps.size(); ++t, ++row) {
       const int64_t prompt_end = row * l + prompt_lengths[static_cast<size_t>(row)];
       state_source[static_cast<size_t>(e * (s + 1) + static_cast<int64_t>(t))] = prompt_end - 1;
-      if (t == episode.steps.size()) break;
+      if (t == episode.steps.size()) continue;  // the stopping state has no answer
       for (size_t k = 0; k < episode.steps[t].answer.size(); ++k) {
         token_source[static_cast<size_t>(e * t_answers + column++)] = prompt_end + static_cast<int64_t>(k);
       }
     }
   }
+  SUBTB_CHECK(row == rows, "score_episodes: laid out ", row, " state rows of ", rows);
 
   const Shape shape{rows, l};
   const Tensor token_tensor = from_vector(tokens, shape, device);

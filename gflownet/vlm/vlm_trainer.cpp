@@ -106,6 +106,8 @@ void GflowVlmConfig::validate() const {
               " must be positive, replay ", replay, " not negative");
   SUBTB_CHECK(ppo_epochs > 0, "GflowVlmConfig: ppo_epochs ", ppo_epochs, " must be positive");
   SUBTB_CHECK(max_steps >= 0, "GflowVlmConfig: max_steps ", max_steps, " is negative");
+  SUBTB_CHECK(sft_teach_done || method == Method::sft, "GflowVlmConfig: sft_teach_done = false applies to sft, not ",
+              to_string(method));
 }
 
 nlohmann::json to_json(const GflowVlmConfig& c) {
@@ -125,6 +127,7 @@ nlohmann::json to_json(const GflowVlmConfig& c) {
           {"temperature", c.rollout.temperature},
           {"lambda_cot", c.lambda_cot},
           {"off_policy", c.off_policy},
+          {"sft_teach_done", c.sft_teach_done},
           {"buffer_capacity", c.buffer_capacity},
           {"replay", c.replay},
           {"subtb_lambda", c.subtb.lambda},
@@ -266,11 +269,14 @@ nn::CheckpointInfo GflowVlmTrainer::load_checkpoint(const std::string& path) {
     fail("malformed \"trainer\" entry: ", e.what());
   }
   const nlohmann::json current = to_json(config_);
+  // Fields added after checkpoints were first written: one saved without such a field was
+  // made with its default.
+  const nlohmann::json later_fields = {{"sft_teach_done", true}};
   for (const auto& [key, value] : current.items()) {
     if (key == "iterations") continue;  // a resumed run may stretch the schedule
-    if (!saved.contains(key)) fail("the saved loop config lacks ", key);
-    if (saved.at(key) != value)
-      fail("saved with ", key, " ", saved.at(key).dump(), ", but this trainer has ", value.dump());
+    const nlohmann::json was = saved.contains(key) ? saved.at(key) : later_fields.value(key, nlohmann::json());
+    if (was.is_null()) fail("the saved loop config lacks ", key);
+    if (was != value) fail("saved with ", key, " ", was.dump(), ", but this trainer has ", value.dump());
   }
   EpisodeBuffer buffer(config_.buffer_capacity);
   try {
@@ -393,7 +399,8 @@ double GflowVlmTrainer::sft_iteration(IterationMetrics& metrics, Stopwatch& watc
   metrics.mean_log_reward = summary.log_reward;
   metrics.success_rate = summary.success;
   metrics.mean_steps = summary.steps;
-  // The expert's answers at temperature 1 (plain likelihood), and its [DONE] where it won.
+  // The expert's answers at temperature 1 (plain likelihood), and its [DONE] where it won
+  // (unless config_.sft_teach_done is off).
   watch.lap();
   const ScoredEpisodes scored = score_episodes(model_, tokenizer_, scratch_env_, batch, {1.0, 1.0});
   metrics.time.environment += scored.replay_seconds;
@@ -403,7 +410,9 @@ double GflowVlmTrainer::sft_iteration(IterationMetrics& metrics, Stopwatch& watc
   int64_t count = 0;
   for (size_t b = 0; b < batch.size(); ++b) {
     for (const EpisodeStep& step : batch[b].steps) count += static_cast<int64_t>(step.answer.size());
-    if (batch[b].success) done_at.push_back(static_cast<int64_t>(b) * s + static_cast<int64_t>(batch[b].steps.size()));
+    if (config_.sft_teach_done && batch[b].success) {
+      done_at.push_back(static_cast<int64_t>(b) * s + static_cast<int64_t>(batch[b].steps.size()));
+    }
   }
   Tensor log_likelihood = sum(scored.token_log_probs);
   if (!done_at.empty()) log_likelihood = log_likelihood + sum(step_entries(scored.batch.log_done, done_at));

@@ -70,6 +70,9 @@ struct GflowVlmConfig {
   RolloutOptions rollout;
   double lambda_cot = kDefaultLambdaCot;
   bool off_policy = false;
+  // sft: teach [DONE] after the expert's successful episodes (GFlowVLM's first stage), or
+  // only its answers (the SFT baseline without [DONE], which never learns to stop).
+  bool sft_teach_done = true;
   int64_t buffer_capacity = 4;  // the paper's
   int64_t replay = 2;           // buffer episodes per update (off-policy)
   SubTBOptions subtb;

@@ -10,6 +10,7 @@
 
 #include "envs/vlm/registry.h"
 #include "gflownet/vlm/episode_images.h"
+#include "gflownet/vlm/evaluation.h"
 #include "gflownet/vlm/rollout.h"
 #include "gflownet/vlm/scoring.h"
 #include "gflownet/vlm/vlm_trainer.h"
@@ -116,40 +117,56 @@ TEST(GflowVlmLoop, RolloutAndExpertEpisodesAreWellFormed) {
   for (size_t t = 0; t < expert->steps.size(); ++t) EXPECT_LT(log_pf[t], 0.0f);
 }
 
-// score_episodes runs the head over a few rows of one batched pass; every value must be
-// what one sequence alone gives through the full head and log-softmax.
+// score_episodes runs the head over a few rows of one batched pass over every state of
+// every episode; each value must be what one sequence alone gives through the full head
+// and log-softmax. Three episodes of different lengths, so that a row of one episode
+// taken for another's shows.
 TEST(GflowVlmLoop, ScoringMatchesAFullPassOverEachStateAlone) {
   manual_seed(2);
   nn::VisionLanguageModel model(micro_config());
   const nn::Tokenizer& tok = micro_tokenizer();
   subtb::vlm::EnvOptions options{.prompt = subtb::vlm::PromptStyle::gflowvlm, .done_action = true, .max_steps = 3};
   subtb::vlm::VlmEnv env(subtb::vlm::make_task("numberline"), options);
-  const std::optional<Episode> expert = play_expert_episode(env, tok, model, 5);
-  ASSERT_TRUE(expert.has_value() && expert->steps.size() >= 2);
+  std::vector<Episode> episodes;
+  for (std::uint64_t seed : {5, 3, 11}) {
+    const std::optional<Episode> expert = play_expert_episode(env, tok, model, seed);
+    ASSERT_TRUE(expert.has_value());
+    episodes.push_back(*expert);
+  }
+  episodes[1].steps.resize(1);  // a shorter episode: one step, then stopped in s_1
+  episodes[1].log_rewards.resize(2);
+  ASSERT_GE(episodes[0].steps.size(), 2u);
   constexpr double temperature = 0.5;
-  const ScoredEpisodes scored = score_episodes(model, tok, env, {*expert}, {temperature, 0.4});
+  const ScoredEpisodes scored = score_episodes(model, tok, env, episodes, {temperature, 0.4});
+  const int64_t t_answers = scored.token_log_probs.shape()[1];
+  const int64_t states = scored.batch.log_done.shape()[1];
   const std::vector<float> token_log_probs = scored.token_log_probs.to_vector<float>();
   const std::vector<float> log_done = scored.batch.log_done.to_vector<float>();
-  const Tensor images = replay_images(env, model, *expert);
-  const std::string final_prompt = env.prompt();
 
-  size_t column = 0;
-  for (size_t t = 0; t <= expert->steps.size(); ++t) {
-    const bool last = t == expert->steps.size();
-    std::vector<int64_t> seq =
-        last ? expand_prompt(model, prompt_template(tok, final_prompt)) : expand_prompt(model, expert->steps[t].prompt);
-    const int64_t prompt_length = static_cast<int64_t>(seq.size());
-    if (!last) seq.insert(seq.end(), expert->steps[t].answer.begin(), expert->steps[t].answer.end());
-    const int64_t length = static_cast<int64_t>(seq.size());
-    const Tensor hidden = model.hidden_states(from_vector(seq, Shape{1, length}),
-                                              slice(images, 0, static_cast<int64_t>(t), static_cast<int64_t>(t) + 1));
-    const Tensor log_p = log_softmax(model.language_model->logits(hidden) / temperature).reshape({length, -1});
-    const int64_t vocab = log_p.shape()[1];
-    const std::vector<float> full = log_p.contiguous().to_vector<float>();
-    EXPECT_NEAR(log_done[t], full[static_cast<size_t>((prompt_length - 1) * vocab + nn::kDoneToken)], 1e-4) << t;
-    for (int64_t k = prompt_length; !last && k < length; ++k, ++column) {
-      const float expected = full[static_cast<size_t>((k - 1) * vocab + seq[static_cast<size_t>(k)])];
-      EXPECT_NEAR(token_log_probs[column], expected, 1e-4) << "step " << t << " token " << k;
+  for (size_t e = 0; e < episodes.size(); ++e) {
+    const Episode& episode = episodes[e];
+    const Tensor images = replay_images(env, model, episode);
+    const std::string final_prompt = env.prompt();  // where the replay left the task
+    size_t column = static_cast<size_t>(static_cast<int64_t>(e) * t_answers);
+    for (size_t t = 0; t <= episode.steps.size(); ++t) {
+      const bool last = t == episode.steps.size();
+      std::vector<int64_t> seq =
+          last ? expand_prompt(model, prompt_template(tok, final_prompt)) : expand_prompt(model, episode.steps[t].prompt);
+      const int64_t prompt_length = static_cast<int64_t>(seq.size());
+      if (!last) seq.insert(seq.end(), episode.steps[t].answer.begin(), episode.steps[t].answer.end());
+      const int64_t length = static_cast<int64_t>(seq.size());
+      const Tensor hidden = model.hidden_states(from_vector(seq, Shape{1, length}),
+                                                slice(images, 0, static_cast<int64_t>(t), static_cast<int64_t>(t) + 1));
+      const Tensor log_p = log_softmax(model.language_model->logits(hidden) / temperature).reshape({length, -1});
+      const int64_t vocab = log_p.shape()[1];
+      const std::vector<float> full = log_p.contiguous().to_vector<float>();
+      EXPECT_NEAR(log_done[e * static_cast<size_t>(states) + t],
+                  full[static_cast<size_t>((prompt_length - 1) * vocab + nn::kDoneToken)], 1e-4)
+          << "episode " << e << " state " << t;
+      for (int64_t k = prompt_length; !last && k < length; ++k, ++column) {
+        const float expected = full[static_cast<size_t>((k - 1) * vocab + seq[static_cast<size_t>(k)])];
+        EXPECT_NEAR(token_log_probs[column], expected, 1e-4) << "episode " << e << " step " << t << " token " << k;
+      }
     }
   }
 }
@@ -214,6 +231,44 @@ TEST(GflowVlmLoop, MethodsParseAndConfigsValidate) {
   GflowVlmConfig c = loop_config(Method::var_tb);
   c.episodes = 3;
   EXPECT_THROW_MSG(c.validate(), "episodes 3 must be a positive multiple of episodes_per_task 2");
+  c = loop_config(Method::var_tb);
+  c.sft_teach_done = false;
+  EXPECT_THROW_MSG(c.validate(), "sft_teach_done = false applies to sft, not vartb");
+}
+
+// The SFT loss of one iteration, from the expert's episodes scored by hand: the mean
+// negative log-likelihood of the answer tokens, and of [DONE] after each success unless
+// sft_teach_done is off.
+TEST(GflowVlmLoop, SftTeachesDoneAfterSuccessesOnlyWhenAsked) {
+  GflowVlmConfig config = loop_config(Method::sft);
+  config.max_steps = 10;  // room for the expert to reach the target
+  const std::uint64_t seed = kFirstTrainingSeed + (config.seed << 20);  // the trainer's first task
+  const nn::VLMConfig model_config = micro_config();  // before seeding: it may train the tokenizer
+  manual_seed(5);
+  nn::VisionLanguageModel reference(model_config);
+  subtb::vlm::VlmEnv env(subtb::vlm::make_task(config.task),
+                         {.prompt = subtb::vlm::PromptStyle::gflowvlm, .done_action = true, .max_steps = 10});
+  const std::optional<Episode> expert = play_expert_episode(env, micro_tokenizer(), reference, seed);
+  ASSERT_TRUE(expert.has_value() && expert->success);
+  const ScoredEpisodes scored = score_episodes(reference, micro_tokenizer(), env, {*expert}, {1.0, 1.0});
+  double answers = 0;
+  for (float v : scored.token_log_probs.to_vector<float>()) answers += v;
+  int64_t tokens = 0;
+  for (const EpisodeStep& step : expert->steps) tokens += static_cast<int64_t>(step.answer.size());
+  const double done = scored.batch.log_done.to_vector<float>()[expert->steps.size()];
+  ASSERT_LT(done, -1.0);
+
+  for (const bool teach_done : {true, false}) {
+    manual_seed(5);
+    nn::VisionLanguageModel model(model_config);  // the reference's weights
+    config.sft_teach_done = teach_done;
+    GflowVlmTrainer trainer(model, micro_tokenizer(), config);
+    const IterationMetrics m = trainer.step();
+    // Both episodes of the iteration are the same expert episode, so the mean is one episode's.
+    const double expected = teach_done ? -(answers + done) / static_cast<double>(tokens + 1)
+                                       : -answers / static_cast<double>(tokens);
+    EXPECT_NEAR(m.loss, expected, 1e-4 * std::abs(expected)) << "teach_done " << teach_done;
+  }
 }
 
 }  // namespace
