@@ -466,7 +466,10 @@ double GflowVlmTrainer::ppo_iteration(IterationMetrics& metrics, Stopwatch& watc
                                                   zeros({b}, values.dtype(), device), config_.gae);
     old_log_pf = step_entries(old.batch.log_pf, steps);
     old_values = step_entries(step_values.contiguous(), steps);
-    advantages = normalize_advantages(step_entries(gae.advantages.contiguous(), steps));
+    // A lone step (every other episode stopped at once) has no spread to standardise by; its
+    // advantage is used as it is.
+    const Tensor raw = step_entries(gae.advantages.contiguous(), steps);
+    advantages = steps.size() >= 2 ? normalize_advantages(raw) : raw;
     returns = step_entries(gae.returns.contiguous(), steps);
     time.backward += watch.lap();
   }

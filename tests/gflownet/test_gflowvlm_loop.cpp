@@ -206,6 +206,23 @@ INSTANTIATE_TEST_SUITE_P(AllMethods, GflowVlmMethods,
                                            Method::ppo),
                          [](const auto& info) { return std::string(to_string(info.param)); });
 
+// An iteration whose episodes hold a single step between them (here: one episode, one
+// step) has no spread to standardise advantages by; PPO still updates.
+TEST(GflowVlmLoop, PpoUpdatesOnASingleStep) {
+  manual_seed(2);
+  nn::VisionLanguageModel model(micro_config());
+  GflowVlmConfig config = loop_config(Method::ppo);
+  config.episodes = 1;
+  config.episodes_per_task = 1;
+  config.max_steps = 1;
+  GflowVlmTrainer trainer(model, micro_tokenizer(), config);
+  const std::vector<float> before = flat_parameters(model);
+  const IterationMetrics m = trainer.step();
+  ASSERT_EQ(m.mean_steps, 1.0);  // the micro model writes [DONE] first with probability ~1 / vocab
+  EXPECT_TRUE(std::isfinite(m.loss));
+  EXPECT_NE(flat_parameters(model), before);
+}
+
 TEST(GflowVlmLoop, OffPolicyAddsTheExpertWhenTheModelFails) {
   manual_seed(3);
   nn::VisionLanguageModel model(micro_config());
