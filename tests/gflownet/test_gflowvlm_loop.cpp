@@ -133,9 +133,10 @@ TEST(GflowVlmLoop, ScoringMatchesAFullPassOverEachStateAlone) {
     ASSERT_TRUE(expert.has_value());
     episodes.push_back(*expert);
   }
+  ASSERT_GE(episodes[0].steps.size(), 2u);
+  ASSERT_GE(episodes[1].steps.size(), 2u);
   episodes[1].steps.resize(1);  // a shorter episode: one step, then stopped in s_1
   episodes[1].log_rewards.resize(2);
-  ASSERT_GE(episodes[0].steps.size(), 2u);
   constexpr double temperature = 0.5;
   const ScoredEpisodes scored = score_episodes(model, tok, env, episodes, {temperature, 0.4});
   const int64_t t_answers = scored.token_log_probs.shape()[1];
