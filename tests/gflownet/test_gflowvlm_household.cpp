@@ -87,18 +87,8 @@ class GflowVlmHouseholdMethods : public ::testing::TestWithParam<Method> {};
 TEST_P(GflowVlmHouseholdMethods, AnIterationTrainsAndEvaluates) {
   manual_seed(4);
   nn::VisionLanguageModel model(micro_config());
-  GflowVlmConfig c;
-  c.method = GetParam();
-  c.task = "household";
-  c.max_steps = 2;
-  c.episodes = 2;
-  c.episodes_per_task = 2;
+  GflowVlmConfig c = testing::micro_loop_config(GetParam(), "household");
   c.iterations = 2;
-  c.warmup = 0;
-  c.lr = 1e-2;
-  c.rollout.max_new_tokens = 8;
-  c.rollout.temperature = 1.0;
-  c.seed = 7;
   GflowVlmTrainer trainer(model, micro_tokenizer(), c);
   std::vector<float> before;
   for (const Tensor& p : model.parameters()) {

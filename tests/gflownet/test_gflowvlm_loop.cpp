@@ -25,21 +25,7 @@ namespace {
 using testing::micro_config;
 using testing::micro_tokenizer;
 
-GflowVlmConfig loop_config(Method method) {
-  GflowVlmConfig c;
-  c.method = method;
-  c.task = "numberline";
-  c.max_steps = 2;
-  c.episodes = 2;
-  c.episodes_per_task = 2;
-  c.iterations = 4;
-  c.warmup = 0;
-  c.lr = 1e-2;
-  c.rollout.max_new_tokens = 8;
-  c.rollout.temperature = 1.0;
-  c.seed = 7;
-  return c;
-}
+GflowVlmConfig loop_config(Method method) { return testing::micro_loop_config(method); }
 
 std::vector<float> flat_parameters(const nn::Module& model) {
   std::vector<float> out;

@@ -27,17 +27,9 @@ using testing::micro_tokenizer;
 namespace fs = std::filesystem;
 
 GflowVlmConfig loop_config(Method method, bool off_policy) {
-  GflowVlmConfig c;
-  c.method = method;
-  c.task = "numberline";
-  c.max_steps = 2;
-  c.episodes = 2;
-  c.episodes_per_task = 2;
+  GflowVlmConfig c = testing::micro_loop_config(method);
   c.iterations = 3;
   c.warmup = 1;
-  c.lr = 1e-2;
-  c.rollout.max_new_tokens = 8;
-  c.rollout.temperature = 1.0;
   c.off_policy = off_policy;
   c.replay = 1;
   c.seed = 5;
